@@ -1,0 +1,1 @@
+"""seqc: B2B outbound sequences as code."""
