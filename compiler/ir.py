@@ -152,9 +152,11 @@ def walk_cond(cond: Cond) -> Iterator[Cond]:
 class Template:
     """A Jinja template: an inline string or the text of a `file "…"` reference.
 
-    `path` is the template file relative to the project root (None when inline);
-    `span` points at the string or file reference in the `.seq` file. For inline
-    strings, `line_offset` is added to a Jinja line number to get the `.seq` line.
+    `path` is the template file's display path — the `.seq` file's folder as the user
+    named it joined with the path after `file` — or None when inline. `span` points at
+    the string or file reference in the `.seq` file. For an inline string, Jinja line
+    n is `.seq` line `span.line + line_offset + n - 1` (`line_offset` is 1 when a
+    triple-quoted string starts with a blank line that the dedent drops).
     """
 
     source: str

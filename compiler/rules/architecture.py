@@ -364,7 +364,10 @@ class EventChannelMismatch(Rule):
     name = "architecture.impossible-event"
 
     def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
-        from compiler.render import has_link  # template analysis lives with the Jinja environment
+        from compiler.render import analyze  # template analysis lives with the Jinja environment
+
+        def has_link(source: str) -> bool:
+            return analyze(source).links > 0
 
         for seq in ctx.project.sequences:
             where = placements(seq)
