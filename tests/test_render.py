@@ -57,7 +57,7 @@ def inline(source: str, line: int = 10, column: int = 13, line_offset: int = 0) 
     return ir.Template(source=source, span=span, line_offset=line_offset)
 
 
-def from_file(source: str, path: str = "templates/opener.txt.j2") -> ir.Template:
+def from_file(source: str, path: str = "examples/demo/templates/opener.txt.j2") -> ir.Template:
     return ir.Template(source=source, span=Span(SEQ, 30, 10, 30, 40), path=path)
 
 
