@@ -1,0 +1,90 @@
+"""Shared test constants and fixtures: example paths, file-per-snapshot extensions, repo-root cwd.
+
+Every test runs with the repository root as the working directory (a session fixture), so
+paths given to the compiler are relative and diagnostic `file` values are stable, e.g.
+`examples/outbound/smb.seq`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path("tests")
+CASES = TESTS / "cases"
+
+# Relative to ROOT (the working directory during tests), sorted for stable test ids.
+EXAMPLES = sorted(p.relative_to(ROOT) for p in (ROOT / "examples").rglob("*.seq"))
+EXAMPLE_PROJECTS = sorted({p.parent for p in EXAMPLES})
+SYNTAX_CASES = sorted(p.relative_to(ROOT) for p in (ROOT / CASES / "syntax").glob("*.seq"))
+SEMANTIC_CASES = sorted(p.relative_to(ROOT) for p in (ROOT / CASES / "semantic").glob("*.seq"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _repo_root_cwd():
+    """Run from the repository root (session scope: hypothesis rejects function-scoped autouse)."""
+    before = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        yield ROOT
+    finally:
+        os.chdir(before)
+
+
+# ---------------------------------------------------------------- snapshots
+
+
+def _dump_json(data: Any) -> str:
+    # Key order is part of the contract (SPEC §6.1), so never sort keys.
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def snapshot_ext(suffix: str) -> type[SingleFileSnapshotExtension]:
+    """A syrupy extension storing each snapshot as one real `<test name>.<suffix>` text file.
+
+    `str` data is stored byte for byte. For `.json`, anything else is dumped with
+    `json.dumps(indent=2, ensure_ascii=False)`, keys in their given order (unlike
+    syrupy's JSONSnapshotExtension, which sorts them and would hide order changes).
+    """
+    suffix = suffix.lstrip(".")
+    ext = _EXTENSIONS.get(suffix)
+    if ext is not None:
+        return ext
+
+    class _TextFileSnapshot(SingleFileSnapshotExtension):
+        file_extension = suffix
+        _write_mode = WriteMode.TEXT
+
+        def serialize(self, data: Any, **kwargs: Any) -> str:
+            if isinstance(data, bytes):
+                data = data.decode("utf-8")
+            if not isinstance(data, str):
+                if suffix != "json":
+                    raise TypeError(f"a .{suffix} snapshot takes text, not {type(data).__name__}")
+                data = _dump_json(data)
+            return data
+
+    _TextFileSnapshot.__name__ = _TextFileSnapshot.__qualname__ = f"{suffix.capitalize()}FileSnapshot"
+    _EXTENSIONS[suffix] = _TextFileSnapshot
+    return _TextFileSnapshot
+
+
+_EXTENSIONS: dict[str, type[SingleFileSnapshotExtension]] = {}
+
+
+@pytest.fixture
+def json_snapshot(snapshot):
+    """`assert value == json_snapshot`: a `.json` file per assertion (text, or data dumped in order)."""
+    return snapshot.use_extension(snapshot_ext("json"))
+
+
+@pytest.fixture
+def text_snapshot(snapshot):
+    """`assert text == text_snapshot`: a `.txt` file per assertion."""
+    return snapshot.use_extension(snapshot_ext("txt"))
