@@ -161,6 +161,16 @@ def rules(code):
     _emit(api.rules_text(code))
 
 
+def _register() -> None:
+    """Commands kept in their own modules (each imports its heavy parts lazily)."""
+    from compiler.cli_fmt import fmt
+
+    main.add_command(fmt)
+
+
+_register()
+
+
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: no traceback ever reaches the user."""
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))

@@ -50,7 +50,10 @@ def write_tree(out_dir: str | os.PathLike, name: str, files: Iterable[tuple[str,
 
 
 def write_file(path: str | os.PathLike, content: str | bytes) -> None:
-    """Write one file atomically (temp file in the same folder, then rename)."""
+    """Write one file atomically (temp file in the same folder, then rename).
+
+    A file that already exists keeps its permission bits.
+    """
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -62,6 +65,10 @@ def write_file(path: str | os.PathLike, content: str | bytes) -> None:
             fh.write(content.encode("utf-8") if isinstance(content, str) else content)
             fh.flush()
             os.fsync(fh.fileno())
+        try:
+            os.chmod(tmp, os.stat(target).st_mode & 0o7777)
+        except FileNotFoundError:
+            pass
         os.replace(tmp, target)
     except OSError as e:
         _unlink(tmp)

@@ -326,7 +326,12 @@ class IRBuilder(Transformer):
         return ("holidays", ir.HolidaySpec(False, None, span), span)
 
     def exit_on(self, children):
-        return ("exit", tuple(str(c) for c in children), self._span(children))
+        # Exit events are a set: keep them in one canonical order so the IR (and
+        # `seqc fmt`, which sorts the list) does not depend on how they were written.
+        names = list(dict.fromkeys(str(c) for c in children))
+        order = {name: i for i, name in enumerate(ir.EXIT_EVENTS)}
+        names.sort(key=lambda n: order.get(n, len(order)))
+        return ("exit", tuple(names), self._span(children))
 
     def _window(self, children) -> ir.Window:
         days = None
@@ -469,7 +474,7 @@ class IRBuilder(Transformer):
         try:
             resolved = target.resolve()
             root = ctx.root.resolve()
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, ValueError):  # ValueError: a NUL in the path
             resolved, root = None, None
         if resolved is None or not resolved.is_relative_to(root):
             ctx.error("SEQ101", f"template path `{rel}` leaves the project folder", span,
