@@ -7,6 +7,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,6 +24,7 @@ class CheckResult:
     files: int = 0
     failed: bool = False
     projects: list[LoadedProject] = field(default_factory=list)
+    prospects: dict[str, Any] = field(default_factory=dict)  # project display path -> ProspectSample
 
 
 def load_checked(source: ProjectSource, *, select=(), ignore=(), strict=False, prospects=None):
@@ -36,27 +38,35 @@ def check_paths(paths: list[str], *, select=(), ignore=(), strict=False,
                 prospects_file: str | None = None) -> CheckResult:
     """`seqc check`: every project the paths name, diagnostics merged in a stable order."""
     result = CheckResult()
+    bad_records = False
     for source in discover(paths):
         prospects = None
         if prospects_file is not None:
             prospects = _prospect_sample(source, prospects_file)
+            result.prospects[source.display] = prospects
+            bad_records = bad_records or bool(prospects.errors)
         loaded, diags = load_checked(source, select=select, ignore=ignore, strict=strict, prospects=prospects)
         result.projects.append(loaded)
         result.diagnostics.extend(diags)
         result.sources.update(loaded.sources)
         result.files += len(source.files)
-    result.failed = failed(result.diagnostics, strict=strict)
+    # --strict makes a bad prospect record fatal, like any diagnostic.
+    result.failed = failed(result.diagnostics, strict=strict) or (strict and bad_records)
     return result
 
 
 def _prospect_sample(source: ProjectSource, prospects_file: str):
-    """Prospect records for the data-aware rules (loaded lazily; issue: rules read them)."""
-    from compiler import prospects as prospects_mod
+    """The prospect file as the data-aware rules read it; bad records and the counts go to stderr."""
+    from compiler.rules.data import load_sample
 
     loaded = load(source)
     if loaded.project.prospect is None:
         raise SeqcError(f"{source.display}: --prospects needs a `prospect` block in the project")
-    return prospects_mod.load_for_rules(prospects_file, loaded.project.prospect)
+    sample = load_sample(prospects_file, loaded.project)
+    for error in sample.errors:
+        click.echo(error.line(), err=True)
+    click.echo(sample.counts.line(), err=True)
+    return sample
 
 
 def single_project(path: str) -> tuple[ProjectSource, LoadedProject, list[Diagnostic]]:
@@ -70,7 +80,7 @@ def single_project(path: str) -> tuple[ProjectSource, LoadedProject, list[Diagno
     return source, loaded, diags
 
 
-def _report_errors(loaded: LoadedProject, diags: list[Diagnostic]) -> bool:
+def report_errors(loaded: LoadedProject, diags: list[Diagnostic]) -> bool:
     """Print error diagnostics to stderr; True when there were any."""
     from compiler import report
 
@@ -97,7 +107,7 @@ def plan_command(path: str, *, sequence_name: str | None, start: str | None, tz:
     if tz is not None and not timing.is_valid_zone(tz):
         raise SeqcError(f"--tz {tz!r} is not a known IANA time zone (like America/New_York)")
     _, loaded, diags = single_project(path)
-    if _report_errors(loaded, diags):
+    if report_errors(loaded, diags):
         return 1
     plans = plan_mod.plan_project(loaded.project, today=dt.date.today(), sequence=sequence_name,
                                   start=start_date, tz=tz)
@@ -110,21 +120,32 @@ def plan_command(path: str, *, sequence_name: str | None, start: str | None, tz:
 
 def compile_command(path: str, target_name: str, *, out_dir: str | None, prospects_file: str | None,
                     strict: bool) -> int:
-    from targets import CompileInput, get_target
+    """`seqc compile`: lower, check (SEQ601), emit, validate every file, write atomically or to stdout.
+
+    stderr gets, in order: approximation warnings, SEQ601 diagnostics (exit 1, nothing written),
+    prospect problems (`row N: field: reason`), the "wrote" line, and the prospect counts last.
+    """
+    from compiler.build import build
+    from targets import capabilities, get_target
 
     target = get_target(target_name)
     _, loaded, diags = single_project(path)
-    if _report_errors(loaded, diags):
+    if report_errors(loaded, diags):
         return 1
-    prospects = None
-    if prospects_file is not None:
-        from compiler import prospects as prospects_mod
-
-        if loaded.project.prospect is None:
-            raise SeqcError("--prospects needs a `prospect` block in the project")
-        prospects = prospects_mod.ProspectSource(prospects_file, loaded.project.prospect, strict=strict)
-    job = CompileInput(loaded, prospects)
-    artifacts = target.emit(job)
+    result = build(loaded, target, prospects_file=prospects_file, strict=strict, alternatives=capabilities())
+    for notice in result.notices:
+        click.echo(notice.line(), err=True)
+    if report_errors(loaded, result.diagnostics):
+        return 1
+    for line in result.lines:
+        click.echo(line, err=True)
+    artifacts = result.artifacts
+    if result.failed:
+        _echo_counts(result.counts_line)
+        return 1
+    paths = [a.path for a in artifacts]
+    if len(set(paths)) != len(paths):
+        raise RuntimeError(f"--target {target_name} produced two files with one name: {sorted(paths)}")
     for art in artifacts:
         validate_artifact(art)
     if out_dir is None:
@@ -132,21 +153,35 @@ def compile_command(path: str, target_name: str, *, out_dir: str | None, prospec
             names = ", ".join(a.path for a in artifacts)
             raise SeqcError(f"--target {target_name} writes {len(artifacts)} files ({names}); give -o DIR")
         sys.stdout.write(artifacts[0].text)
+        _echo_counts(result.counts_line)
         return 0
     from compiler.output import write_tree
 
     final = write_tree(out_dir, target.name, [(a.path, a.text) for a in artifacts])
     click.echo(f"wrote {len(artifacts)} file{'s' if len(artifacts) != 1 else ''} to {final}", err=True)
+    _echo_counts(result.counts_line)
     return 0
 
 
+def _echo_counts(line: str | None) -> None:
+    if line is not None:
+        click.echo(line, err=True)
+
+
 def validate_artifact(art) -> None:
-    """Check a JSON artifact against its schema before anything is written."""
+    """Check an artifact against its schema before anything is written (JSON, or CSV rows as objects)."""
     if art.schema is None:
         return
     from compiler.schemas import validator
 
-    errors = sorted(validator(art.schema).iter_errors(json.loads(art.text)), key=lambda e: list(e.path))
+    if getattr(art, "format", "json") == "csv":
+        import csv
+        import io
+
+        data = list(csv.DictReader(io.StringIO(art.text)))
+    else:
+        data = json.loads(art.text)
+    errors = sorted(validator(art.schema).iter_errors(data), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.path) or "(root)"

@@ -91,7 +91,7 @@ def check(paths, fmt, strict, select, ignore, launch, prospects_file):
         from compiler import launch as launch_mod
 
         report = launch_mod.checklist(result)
-        click.echo(launch_mod.render(report), err=fmt != "text")
+        click.echo("\n" + launch_mod.render(report), err=fmt != "text")
         if report.failed:
             code = ExitCode.DIAGNOSTICS
     sys.exit(code)
@@ -163,9 +163,12 @@ def rules(code):
 
 def _register() -> None:
     """Commands kept in their own modules (each imports its heavy parts lazily)."""
+    from compiler.cli_authoring import COMMANDS
     from compiler.cli_fmt import fmt
 
     main.add_command(fmt)
+    for command in COMMANDS:
+        main.add_command(command)
 
 
 _register()
