@@ -46,7 +46,7 @@ _BLOCKS = frozenset({"prospect", "sequence", "campaign", "step", "path", "varian
 _SPACED = {"sequence": frozenset({"step", "path"}),
            "campaign": frozenset({"route", "sender", "compliance", "goals"})}
 _OWN_LAYOUT = frozenset({"field", "seq_window", "route_line", "exit_on", "on_event_within"})  # _Printer._<rule>
-_NO_SPACE_BEFORE = frozenset({"RPAR", "COMMA", "COLON"})
+_NO_SPACE_BEFORE = frozenset({"RPAR", "RPAREN", "COMMA", "COLON"})
 _SUPPRESSION = re.compile(r"#\s*seqc:\s*ignore", re.IGNORECASE)
 
 
@@ -487,7 +487,7 @@ class _Printer:
     def inline(self, nodes: list) -> None:
         toks = [t for n in nodes for t in _tokens(n)]
         for i, t in enumerate(toks):
-            if t.type == "COMMA" and i + 1 < len(toks) and toks[i + 1].type == "RPAR":
+            if t.type == "COMMA" and i + 1 < len(toks) and toks[i + 1].type in ("RPAR", "RPAREN"):
                 self.w.consume(t)            # a trailing comma in `(a, b,)`
             else:
                 self.w.tok(t)

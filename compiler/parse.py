@@ -26,6 +26,7 @@ from compiler.suggest import did_you_mean
 from grammar import GRAMMAR_PATH
 
 MAX_ERRORS_PER_FILE = 20
+MAX_DAY = 3650  # ten years: further is a typo, and dates past 9999 would overflow
 
 # Terminal names as a user would say them.
 _TOKEN_NAMES = {
@@ -67,7 +68,12 @@ class ParseContext:
     comments: list[Token] = field(default_factory=list)
     templates: dict[str, str] = field(default_factory=dict)  # display path → text
 
+    syntax_errors: int = 0      # once the parser has had to repair, semantic errors are unreliable
+    muted: bool = False         # set while recovery test-feeds tokens to a copy of the parser
+
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
+        if self.muted or (self.syntax_errors and code != "SEQ001"):
+            return
         self.diagnostics.append(Diagnostic(code, Severity.ERROR, message, span, help))
 
 
@@ -221,6 +227,14 @@ class IRBuilder(Transformer):
             return max(minimum, int(float(text)))
         return int(text)
 
+    def _day(self, t: Token) -> int:
+        day = self._int(t, "a step's day")
+        if day > MAX_DAY:
+            self.ctx.error("SEQ001", f"day {day} is more than ten years after the track starts", self._tspan(t),
+                           help=f"days run from 0 to {MAX_DAY}")
+            return MAX_DAY
+        return day
+
     def _date(self, t: Token) -> dt.date | None:
         try:
             return dt.date.fromisoformat(str(t))
@@ -249,14 +263,14 @@ class IRBuilder(Transformer):
         (t,) = children
         name = str(t)
         if name not in ir.FIELD_TYPES or name == "enum":
-            hint = did_you_mean(name, ir.FIELD_TYPES)
+            hint = did_you_mean(name, ir.FIELD_TYPES) if name != "enum" else "write `enum(a, b, c)`"
             msg = f"unknown field type `{name}`" if name != "enum" else "`enum` needs its values: `enum(a, b)`"
             self.ctx.error("SEQ001", msg, self._tspan(t),
                            help=hint or "types are " + ", ".join(f"`{x}`" for x in ir.FIELD_TYPES))
         return (name, (), self._tspan(t))
 
     def enum_type(self, children):
-        head, *values = children
+        head, *values, _close = children
         if str(head) != "enum":
             self.ctx.error("SEQ001", f"`{head}(…)` is not a field type", self._tspan(head),
                            help="write `enum(a, b, c)` for a fixed set of values")
@@ -390,7 +404,7 @@ class IRBuilder(Transformer):
             target[key] = value
             spans[key] = span
         return ir.Step(
-            name=name, day=self._int(day_tok, "a step's day"), channel=str(channel_tok),
+            name=name, day=self._day(day_tok), channel=str(channel_tok),
             span=self._span(children), name_span=self._tspan(name_tok), title=title, guard=guard,
             purpose=attrs.get("purpose"), purpose_span=spans.get("purpose"),
             action=attrs.get("action"), action_span=spans.get("action"),
@@ -507,7 +521,7 @@ class IRBuilder(Transformer):
 
     # -- events and paths
     def event(self, children):
-        name, step = children
+        name, step, _close = children
         return ir.Event(str(name), str(step), self._span(children), self._tspan(step))
 
     def event_bare(self, children):
@@ -523,7 +537,7 @@ class IRBuilder(Transformer):
         kept = _kept(children)
         event, days, target = kept[0], kept[1], kept[-1]
         return ir.OnEvent(event, str(target), self._span(children), self._tspan(target),
-                          within_days=self._int(days, "`within` days", 1))
+                          within_days=min(self._int(days, "`within` days", 1), MAX_DAY))
 
     def path(self, children):
         kept = _kept(children)
@@ -553,15 +567,15 @@ class IRBuilder(Transformer):
         return ir.Compare(str(name), str(op), value[0], self._span([name, value]))
 
     def in_(self, children):
-        name, *values = children
-        return ir.In(str(name), tuple(v[0] for v in values), self._span([name, *values]))
+        name, *values, close = children
+        return ir.In(str(name), tuple(v[0] for v in values), self._span([name, close]))
 
     def contains(self, children):
         name, value = children
         return ir.Contains(str(name), self._string(value), self._span(children))
 
     def call(self, children):
-        name, arg = children
+        name, arg, _close = children
         if str(name) == "has":
             return ir.Has(str(arg), self._span(children))
         return ir.Event(str(name), str(arg), self._span(children), self._tspan(arg))
@@ -757,6 +771,7 @@ def parse_text(text: str, file: str, *, base_dir: Path | None = None, root: Path
         if isinstance(result, list):
             nodes = [n for n in result if isinstance(n, (ir.Prospect, ir.Sequence, ir.Campaign))]
     except UnexpectedInput as e:
+        ctx.muted = True
         recovery.record(e)
     finally:
         _BUILDER.ctx = None
@@ -790,14 +805,20 @@ class _Recovery:
         self.lines: set[int] = set()
 
     def __call__(self, e: UnexpectedInput) -> bool:
-        self.record(e)
-        if isinstance(e, UnexpectedToken) and e.token.type == "$END":
-            return False
-        if self.count >= MAX_ERRORS_PER_FILE:
-            return False
-        if isinstance(e, UnexpectedToken):
-            self._try_insert(e)
-        return True
+        # Recovery feeds tokens (to copies and to the parser): the transformer callbacks
+        # that run meanwhile describe placeholders, so what they report is dropped.
+        self.ctx.muted = True
+        try:
+            self.record(e)
+            if isinstance(e, UnexpectedToken) and e.token.type == "$END":
+                return False
+            if self.count >= MAX_ERRORS_PER_FILE:
+                return False
+            if isinstance(e, UnexpectedToken):
+                self._try_insert(e)
+            return True
+        finally:
+            self.ctx.muted = False
 
     def _try_insert(self, e: UnexpectedToken) -> None:
         ip = e.interactive_parser
@@ -816,8 +837,11 @@ class _Recovery:
                 trial.feed_token(filler)
                 # The token was lexed for the state before the repair; read it again.
                 retyped = _retype(tok, trial.accepts())
-                if retyped is None:
-                    continue
+            except UnexpectedInput:
+                continue
+            if retyped is None:
+                continue
+            try:
                 ip.feed_token(filler)
                 ip.feed_token(retyped)
                 return
@@ -839,6 +863,7 @@ class _Recovery:
             return
         self.lines.add(line)
         self.count += 1
+        self.ctx.syntax_errors += 1
         self.ctx.diagnostics.append(syntax_diagnostic(e, self.ctx.file))
 
 
@@ -888,6 +913,13 @@ def syntax_diagnostic(e: UnexpectedInput, file: str) -> Diagnostic:
             end_line, end_col = line, column + 1
         span = Span(file, line, column, end_line, max(end_col, column + 1) if end_line == line else end_col)
         hint = _hint(tok, expected)
+        if tok.type == "$END":
+            text = _source_text(e) or ""
+            line, column = _end_position(text)
+            span = Span(file, line, column, line, column + 1)
+            brace = _unclosed_brace(text)
+            if brace is not None and "`}`" in expected:
+                hint = f"the `{{` on line {brace[0]} is never closed: add the missing `}}`"
     elif isinstance(e, UnexpectedCharacters):
         what = f"`{e.char}`" if e.char.isprintable() else f"character U+{ord(e.char):04X}"
         span = Span(file, line, column, line, column + 1)
@@ -895,11 +927,65 @@ def syntax_diagnostic(e: UnexpectedInput, file: str) -> Diagnostic:
     else:  # pragma: no cover - lark raises only the two kinds above in LALR mode
         what, span, hint = "input", Span(file, line, column, line, column + 1), None
     message = f"unexpected {what}"
+    if isinstance(e, UnexpectedToken) and e.token.type == "OPEN_STRING":
+        message, expected = "unterminated string", []
     if what == "end of file" and expected == ["end of file"]:
         expected = []
     if expected:
         message += "; expected " + _or_list(expected)
     return Diagnostic("SEQ001", Severity.ERROR, message, span, hint)
+
+
+def _source_text(e: UnexpectedInput) -> str | None:
+    try:
+        return e.interactive_parser.lexer_thread.state.text.text
+    except AttributeError:
+        return None
+
+
+def _end_position(text: str) -> tuple[int, int]:
+    """Line and column just after the last non-blank character."""
+    body = text.rstrip()
+    if not body:
+        return 1, 1
+    return body.count("\n") + 1, len(body.rsplit("\n", 1)[-1]) + 1
+
+
+def _unclosed_brace(text: str) -> tuple[int, int] | None:
+    """(line, column) of the innermost `{` never closed, skipping strings and comments."""
+    stack: list[tuple[int, int]] = []
+    i, line, col, n = 0, 1, 1, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        if text.startswith('"""', i):
+            end = text.find('"""', i + 3)
+            stop = n if end < 0 else end + 3
+            chunk = text[i:stop]
+            line += chunk.count("\n")
+            col = len(chunk.rsplit("\n", 1)[-1]) + (col if "\n" not in chunk else 1)
+            i = stop
+            continue
+        if ch == '"':
+            j = i + 1
+            while j < n and text[j] not in '"\n':
+                j += 2 if text[j] == "\\" else 1
+            col += j + 1 - i
+            i = j + 1
+            continue
+        if ch == "{":
+            stack.append((line, col))
+        elif ch == "}" and stack:
+            stack.pop()
+        if ch == "\n":
+            line, col = line + 1, 1
+        else:
+            col += 1
+        i += 1
+    return stack[-1] if stack else None
 
 
 def _expected_names(e: UnexpectedInput) -> list[str]:
@@ -964,6 +1050,8 @@ def _hint(tok: Token, expected: list[str]) -> str | None:
         return "weekdays are mon tue wed thu fri sat sun, in ranges like `tue-thu` or lists like `mon,wed,fri`"
     if tok.type == "BAD_NAME" and (value != value.lower() or "-" in value):
         return "names use lowercase letters, digits and `_`, like `first_call`"
+    if value == ":" and "`required`" in expected:
+        return "the field before this one has no type: write `name: text`"
     if value == ":":
         return 'fields are written without `:`, like `subject "…"`'
     if value == "=":
@@ -971,7 +1059,7 @@ def _hint(tok: Token, expected: list[str]) -> str | None:
     if value in ("&", "|"):
         return "combine conditions with `and` / `or`"
     if value == "}" and "`{`" not in expected and expected:
-        return "something is missing before this `}`"
+        return "an extra `}`, or something missing before it"
     if tok.type == "NUMBER" and value.startswith("-") and _TOKEN_NAMES["NUMBER"] not in expected:
         return None
     return None

@@ -48,9 +48,10 @@ def _dump_json(data: Any) -> str:
 def snapshot_ext(suffix: str) -> type[SingleFileSnapshotExtension]:
     """A syrupy extension storing each snapshot as one real `<test name>.<suffix>` text file.
 
-    `str` data is stored byte for byte. For `.json`, anything else is dumped with
-    `json.dumps(indent=2, ensure_ascii=False)`, keys in their given order (unlike
-    syrupy's JSONSnapshotExtension, which sorts them and would hide order changes).
+    `str` data is stored byte for byte (UTF-8, no newline translation, so CRLF survives).
+    For `.json`, anything else is dumped with `json.dumps(indent=2, ensure_ascii=False)`,
+    keys in their given order (unlike syrupy's JSONSnapshotExtension, which sorts them and
+    would hide order changes). Others reuse it: `snapshot.use_extension(snapshot_ext("csv"))`.
     """
     suffix = suffix.lstrip(".")
     ext = _EXTENSIONS.get(suffix)
@@ -69,6 +70,24 @@ def snapshot_ext(suffix: str) -> type[SingleFileSnapshotExtension]:
                     raise TypeError(f"a .{suffix} snapshot takes text, not {type(data).__name__}")
                 data = _dump_json(data)
             return data
+
+        # Text files, but byte for byte: no newline translation either way (CRLF in .eml/.csv
+        # output must survive the round trip through the snapshot file).
+        def read_snapshot_data_from_location(self, *, snapshot_location: str, snapshot_name: str,
+                                             session_id: str) -> str | None:
+            try:
+                with open(snapshot_location, encoding="utf-8", newline="") as f:
+                    return f.read()
+            except FileNotFoundError:
+                return None
+
+        @classmethod
+        def write_snapshot_collection(cls, *, snapshot_collection: Any, name_order: Any = None) -> None:
+            data = next(iter(snapshot_collection)).data
+            if not isinstance(data, str):
+                raise TypeError(f"a .{suffix} snapshot takes text, not {type(data).__name__}")
+            with open(snapshot_collection.location, "w", encoding="utf-8", newline="") as f:
+                f.write(data)
 
     _TextFileSnapshot.__name__ = _TextFileSnapshot.__qualname__ = f"{suffix.capitalize()}FileSnapshot"
     _EXTENSIONS[suffix] = _TextFileSnapshot
