@@ -12,7 +12,6 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from importlib import metadata
 from urllib.parse import quote
 
 from compiler.diagnostics import Diagnostic, Severity, Span
@@ -330,10 +329,9 @@ def render_sarif(
 
 
 def _tool_version() -> str:
-    try:
-        return metadata.version("seqc")
-    except metadata.PackageNotFoundError:
-        return "0"
+    from compiler import __version__
+
+    return __version__
 
 
 def _sarif_rule(rule_id: str, info: RuleInfo | None) -> dict[str, object]:

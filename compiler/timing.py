@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from types import MappingProxyType
 
-import holidays as _holidays
 
 from compiler.diagnostics import SeqcError
 
@@ -149,6 +148,8 @@ def _zone_hint(name: object) -> str:
 @functools.cache
 def _holiday_countries() -> frozenset[str]:
     # Aliases such as "UK" are left out: prospect files carry ISO 3166-1 alpha-2 codes.
+    import holidays as _holidays  # ~15 ms to import: only when a calendar is needed
+
     return frozenset(_holidays.list_supported_countries(include_aliases=False))
 
 
@@ -183,6 +184,8 @@ class HolidayCalendar:
         return self._names.get(d) if self(d) else None
 
     def _load(self, year: int) -> None:
+        import holidays as _holidays
+
         calendar = _holidays.country_holidays(self.country, years=year)
         self._names.update(calendar.items())
         self._years.add(year)
