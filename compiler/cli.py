@@ -165,8 +165,10 @@ def _register() -> None:
     """Commands kept in their own modules (each imports its heavy parts lazily)."""
     from compiler.cli_authoring import COMMANDS
     from compiler.cli_fmt import fmt
+    from compiler.cli_preview import preview
 
     main.add_command(fmt)
+    main.add_command(preview)
     for command in COMMANDS:
         main.add_command(command)
 
