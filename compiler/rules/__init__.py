@@ -7,7 +7,7 @@ module lists its rules in `RULES`; this module joins the lists (no metaclass mag
 
 from __future__ import annotations
 
-from compiler.rules import architecture, personalization, settings
+from compiler.rules import architecture, cadence, deliverability, personalization, settings
 from compiler.rules.base import CatalogEntry, Rule, RuleContext
 
 
@@ -29,7 +29,8 @@ class UnsupportedByTarget(CatalogEntry):
 
 
 ALL_RULES: tuple[type[Rule], ...] = tuple(sorted(
-    (*architecture.RULES, *settings.RULES, *personalization.RULES, UnsupportedByTarget),
+    (*architecture.RULES, *settings.RULES, *cadence.RULES, *personalization.RULES, *deliverability.RULES,
+     UnsupportedByTarget),
     key=lambda r: r.code,
 ))
 BY_CODE: dict[str, type[Rule]] = {r.code: r for r in ALL_RULES}

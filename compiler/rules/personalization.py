@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from compiler import ir
@@ -133,4 +134,58 @@ class ChannelNeedsField(Rule):
                                     step.name_span, f"guard the step: `{guard}`")
 
 
-RULES = (UndeclaredVariable, UnguardedOptional, ChannelNeedsField, TemplateSyntax)
+#: Prospect fields that hold a first name, in the order SEQ303 suggests them.
+FIRST_NAME_FIELDS = ("first_name", "firstname", "given_name")
+
+
+class OpenerWithoutFirstName(Rule):
+    r"""Opener does not use the prospect's first name in its first line.
+
+    Why: the first line is what the inbox preview shows, and greeting the prospect by
+    name there is the cheapest proof that the email was meant for them — without it
+    the opener reads like a mass mailing. Checked on every body an opener (an email
+    with `purpose opener`) can send: shared, per variant and per `when` branch.
+    Bad:
+        body "Quick one about {{ company }}.\n\nHi {{ first_name }}, …"
+    Good:
+        body "Hi {{ first_name }},\n\nQuick one about {{ company }}. …"
+    """
+
+    code = "SEQ303"
+    severity = Severity.WARNING
+    name = "personalization.opener-first-name"
+
+    def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
+        from compiler.render import template_span
+        from compiler.rules.data import analysis, labelled_templates
+
+        prospect = ctx.project.prospect
+        declared = [n for n in FIRST_NAME_FIELDS if prospect is not None and prospect.field(n) is not None]
+        wanted = declared[0] if declared else "first_name"
+        for seq in ctx.project.sequences:
+            for step in seq.all_steps():
+                if step.channel != "email" or step.purpose != "opener":
+                    continue
+                for label, tpl in labelled_templates(step, "body"):
+                    if _greets_on_first_line(tpl.source):
+                        continue  # the usual `Hi {{ first_name }},` needs no template analysis
+                    info = analysis(ctx, tpl.source)
+                    if info.syntax_error is not None or info.first_line_variables & set(FIRST_NAME_FIELDS):
+                        continue
+                    first = next((i for i, line in enumerate(tpl.source.split("\n"), 1) if line.strip()), 1)
+                    yield self.diag(f"the first line of opener `{step.name}`{label} does not use `{{{{ {wanted} }}}}`",
+                                    template_span(tpl, first),
+                                    f"greet the prospect by name first: `Hi {{{{ {wanted} }}}},`"
+                                    + ("" if declared else " (declare `first_name` in the prospect block)"))
+
+
+_GREETING = re.compile(r"\{\{-?\s*(" + "|".join(FIRST_NAME_FIELDS) + r")\s*(\||-?\}\})")
+
+
+def _greets_on_first_line(source: str) -> bool:
+    """A quick yes: the first line with text prints a first-name field (`{{ first_name }}`)."""
+    first = next((line for line in source.split("\n") if line.strip()), "")
+    return "{#" not in first and _GREETING.search(first) is not None
+
+
+RULES = (UndeclaredVariable, UnguardedOptional, OpenerWithoutFirstName, ChannelNeedsField, TemplateSyntax)
