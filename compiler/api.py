@@ -119,7 +119,7 @@ def plan_command(path: str, *, sequence_name: str | None, start: str | None, tz:
 
 
 def compile_command(path: str, target_name: str, *, out_dir: str | None, prospects_file: str | None,
-                    strict: bool) -> int:
+                    strict: bool, options: dict | None = None) -> int:
     """`seqc compile`: lower, check (SEQ601), emit, validate every file, write atomically or to stdout.
 
     stderr gets, in order: approximation warnings, SEQ601 diagnostics (exit 1, nothing written),
@@ -128,7 +128,9 @@ def compile_command(path: str, target_name: str, *, out_dir: str | None, prospec
     from compiler.build import build
     from targets import capabilities, get_target
 
-    target = get_target(target_name)
+    if options and target_name != "hubspot":
+        raise SeqcError("--hubspot-beta needs --target hubspot")
+    target = get_target(target_name, **(options or {}))
     _, loaded, diags = single_project(path)
     if report_errors(loaded, diags):
         return 1

@@ -141,12 +141,15 @@ def plan(path, sequence_name, start, tz, fmt):
 @_out_opt
 @_prospects_opt
 @_strict_opt
-def compile_cmd(path, target_name, out_dir, prospects_file, strict):
+@click.option("--hubspot-beta", is_flag=True,
+              help="hubspot: also create the sequence through HubSpot's beta sequences API.")
+def compile_cmd(path, target_name, out_dir, prospects_file, strict, hubspot_beta):
     """Compile PATH to a sending tool's import payloads."""
     from compiler import api
 
+    options = {"beta": True} if hubspot_beta else {}
     sys.exit(api.compile_command(path, target_name, out_dir=out_dir, prospects_file=prospects_file,
-                                 strict=strict))
+                                 strict=strict, options=options))
 
 
 # ---------------------------------------------------------------- rules
@@ -166,9 +169,11 @@ def _register() -> None:
     from compiler.cli_authoring import COMMANDS
     from compiler.cli_fmt import fmt
     from compiler.cli_preview import preview
+    from compiler.cli_targets import targets_command
 
     main.add_command(fmt)
     main.add_command(preview)
+    main.add_command(targets_command)
     for command in COMMANDS:
         main.add_command(command)
 

@@ -935,7 +935,7 @@ def _clean(message: str | None) -> str:
     return re.sub(r"'([^']*)'", r"`\1`", "; ".join(clauses))
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)  # a large project has thousands; rules ask several times
 def analyze(source: str) -> TemplateInfo:
     """Static facts about a template, read from its Jinja AST (cached by source).
 

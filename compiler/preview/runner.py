@@ -253,7 +253,10 @@ def run(opts: Options, project: ir.Project, info: RunInfo, *, echo: Callable[[st
         sink.abort()
         raise
     if where is not None:
-        echo(f"wrote {where}")
+        # Say it the way the user wrote it: an absolute path would make the output depend
+        # on the folder seqc ran from.
+        shown = opts.out_dir if fmt.tree else f"{str(opts.out_dir).rstrip('/')}/{fmt.stream_file}"
+        echo(f"wrote {shown}")
     echo(counts.line())
     return 0
 
