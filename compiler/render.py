@@ -935,6 +935,12 @@ def _clean(message: str | None) -> str:
     return re.sub(r"'([^']*)'", r"`\1`", "; ".join(clauses))
 
 
+# Statements that bind names or whose compile step can reject a template that parsed (bad
+# assignment targets, macro/call-block signatures): only these need Jinja's compile pass.
+_BINDING_NODES = (nodes.Assign, nodes.AssignBlock, nodes.For, nodes.Macro, nodes.CallBlock, nodes.With,
+                  nodes.FilterBlock, nodes.Block, nodes.Import, nodes.FromImport, nodes.Include)
+
+
 @functools.lru_cache(maxsize=65536)  # a large project has thousands; rules ask several times
 def analyze(source: str) -> TemplateInfo:
     """Static facts about a template, read from its Jinja AST (cached by source).
@@ -950,8 +956,13 @@ def analyze(source: str) -> TemplateInfo:
     except RecursionError:
         return TemplateInfo(syntax_error=TemplateSyntax(1, "template nests too deeply"))
     compile_error: TemplateSyntaxError | None = None
+    free: frozenset[str] | None = None
     try:
-        free: frozenset[str] | None = frozenset(meta.find_undeclared_variables(ast))
+        # Jinja's own pass runs its code generator (half the cost of an analysis) and only
+        # adds something for statements that bind names or can fail to compile; the
+        # walker tracks scope itself, so templates without such statements skip it.
+        if next(ast.find_all(_BINDING_NODES), None) is not None:
+            free = frozenset(meta.find_undeclared_variables(ast))
     except TemplateSyntaxError as exc:
         free, compile_error = None, exc
     except RecursionError:
