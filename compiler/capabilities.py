@@ -18,6 +18,7 @@ The fields answer the questions an exporter has to settle for every tool:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -39,6 +40,8 @@ UNIT_SECONDS = MappingProxyType({"days": 86_400, "hours": 3_600, "minutes": 60, 
 ZONE_MODES = ("campaign", "prospect", "user")
 #: How a tool makes an email a reply in an earlier email's thread.
 THREADING = ("none", "empty_subject", "reference", "flag")
+#: A `MergeTags.builtins` value that is a tool variable's name (written with the tag syntax).
+_BARE_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -150,8 +153,10 @@ class MergeTags:
         fields: seqc prospect field name -> the tool's variable for its standard lead field
             (`first_name` -> `firstName`); other declared fields are custom variables named
             as the field.
-        builtins: seqc built-in variable -> the tool's variable name, or a complete text with
-            braces when it needs more than one tag. A built-in missing here has no equivalent.
+        builtins: seqc built-in variable -> the tool's variable name (a bare, possibly dotted,
+            identifier such as `senderName` or `sender.email`, written with `tag`), or else a
+            complete text written as is (`{{a}} {{b}}`, `%sender-firstname%`). A built-in
+            missing here has no equivalent.
         fallback: format of a variable with a fallback, `%s` the name then the text
             (`"{{%s | %s}}"`); None when the tool has no fallback syntax.
         fallback_forbidden: characters a fallback text cannot contain in this syntax.
@@ -164,6 +169,10 @@ class MergeTags:
     fallback: str | None = None
     fallback_forbidden: str = ""
     opener: str = "{{"
+
+    def is_complete(self, mapped: str) -> bool:
+        """Whether a `builtins` value is complete text (anything but a bare, possibly dotted, name)."""
+        return _BARE_NAME.fullmatch(mapped) is None
 
     def variable(self, name: str, fallback: str | None = None) -> str:
         if fallback is not None and self.fallback is not None:

@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compiler import ir, timing
+from compiler import timing
 from compiler.capabilities import Capabilities, DelayModel, LeadFormat, MergeTags, ScheduleModel, StepKind, Variants
 from compiler.lower.context import Notice
 from compiler.lower.passes import branches_to_fields, campaign_window, templates_to_tags, zones_to_campaigns
-from compiler.lower.program import Literal, LSequence, LStep, LVariant, Text, Var
+from compiler.lower.program import LSequence, LStep, LVariant, Text, Var
 from compiler.lower.text import format_text
 from targets.base import Artifact, CampaignGroup, CompileInput, Target
 
@@ -84,17 +84,6 @@ def _label(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         label = chr(ord("A") + rest) + label
     return label
-
-
-def with_tokens(text: Text) -> Text:
-    """`text` with every built-in as its `%token%`, literal: the tag syntax would wrap it in braces."""
-    parts = []
-    for part in text.parts:
-        if isinstance(part, Var) and part.name in ir.BUILTIN_VARIABLES:
-            parts.append(Literal(TOKENS[part.name]))
-        else:
-            parts.append(part)
-    return Text(tuple(parts))
 
 
 def _texts(lstep: LStep):
@@ -174,8 +163,8 @@ class Smartlead(Target):
                 raise RuntimeError(f"smartlead: `{lstep.name}` has untranslated content")
         # An empty subject makes the follow-up a reply in the thread ("Re: …"); the check allows
         # `thread` only then.
-        subject_text = "" if lstep.step.thread or subject is None else format_text(with_tokens(subject), merge, "line")
-        body_text = format_text(with_tokens(body), merge, "html") if body is not None else ""
+        subject_text = "" if lstep.step.thread or subject is None else format_text(subject, merge, "line")
+        body_text = format_text(body, merge, "html") if body is not None else ""
         return {"subject": subject_text, "email_body": body_text}
 
     def schedule(self, job: CompileInput, group: CampaignGroup) -> dict[str, Any]:

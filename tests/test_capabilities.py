@@ -143,3 +143,12 @@ def test_registered_targets_declare_capabilities_or_export_the_ir():
         assert cls.name == name and cls.summary
         if name != "ir":
             assert cls.capabilities is not None
+
+
+def test_the_targets_readme_lists_every_registered_target():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "docs" / "targets" / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip().strip("`") for line in readme.splitlines() if line.startswith("| `")}
+    assert set(REGISTRY) <= rows, set(REGISTRY) - rows
+    assert "## Request plans" in readme and "{params." in readme

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -140,6 +141,24 @@ def test_prerendered_values_use_the_fields_format():
     assert escape_html("plain") == "plain"
 
 
+def test_a_prerendered_line_piece_keeps_its_edge_spaces():
+    # The piece may sit mid-subject ("For {{company}}" + " {a|b}"): only line breaks collapse.
+    assert format_value(" {a|b}\n", "line") == " {a|b} "
+    assert format_text(Text((Literal(" a\n"),)), MERGE, "line") == "a"  # a whole subject is trimmed
+
+
+@pytest.mark.parametrize(("mapped", "expected"), [
+    ("senderName", "{{senderName}}"),
+    ("sender.email", "{{sender.email}}"),
+    ("{{a}} {{b}}", "{{a}} {{b}}"),
+    ("%sender-firstname%", "%sender-firstname%"),
+])
+def test_a_builtin_mapping_that_is_not_a_bare_name_is_complete_text(mapped, expected):
+    merge = MergeTags(tag="{{%s}}", builtins={"sender_name": mapped}, fallback="{{%s | %s}}")
+    assert format_text(Text((Var("sender_name"),)), merge, "line") == expected
+    assert format_text(Text((Var("sender_name"),)), merge, "html") == f"<p>{expected}</p>"
+
+
 # ---------------------------------------------------------------- passes over a project
 
 ONE_EMAIL = """
@@ -204,14 +223,55 @@ def test_non_email_touches_become_tasks_and_guards_become_instructions():
         "tasks cannot express the LinkedIn connection request", "tasks cannot express the call"}
 
 
+def _takers(help_text: str) -> set[str]:
+    """The targets a SEQ601 help names as taking the construct ("a, b and c take it")."""
+    for segment in help_text.split("; "):
+        found = re.fullmatch(r"(.+) takes? it", segment)
+        if found and not segment.startswith("no other registered target"):
+            return set(re.split(r", | and ", found.group(1)))
+    return set()
+
+
 def test_seq601_names_the_targets_that_would_take_it():
     alternatives = {**registered(), "tasks": TASKS}
     lowered = lower(project(MULTI), INSTANTLY, "instantly", alternatives)
-    helps = {d.help for d in lowered.diagnostics}
-    assert all(" tasks take" in h or " tasks takes it" in h or "and tasks take it" in h for h in helps), helps
-    assert all("csv" not in h for h in helps)  # an export is only named when no sending tool takes it
+    assert lowered.diagnostics
+    # A target takes a construct when lowering for it does not reject that construct.
+    rejected = {name: {d.message.removeprefix(f"{name} cannot express ") for d in
+                       lower(project(MULTI), caps, name, alternatives).diagnostics}
+                for name, caps in alternatives.items() if caps.sends and name != "instantly"}
+    for diagnostic in lowered.diagnostics:
+        construct = diagnostic.message.removeprefix("instantly cannot express ")
+        expected = {name for name, found in rejected.items() if construct not in found}
+        assert "tasks" in expected and _takers(diagnostic.help or "") == expected, (diagnostic, expected)
+        assert "csv" not in (diagnostic.help or "")  # an export is only named when no sending tool takes it
     alone = lower(project(MULTI), INSTANTLY, "instantly", {"instantly": INSTANTLY, "tasks": TASKS})
     assert {d.help for d in alone.diagnostics} == {"instantly has no manual-task step to turn it into; tasks takes it"}
+
+
+WINDOWS = """
+sequence w {
+  timezone "UTC"
+  window email mon-fri 10:00-12:00
+  window linkedin tue-fri 11:00-13:00
+  day 0 email opener { subject "Hi" body "Hi {{ unsubscribe_url }}" }
+  day 1 linkedin invite { action connect note "Hi" }
+  day 3 linkedin follow { action view }
+  day 7 email proof { window 09:00-11:00 subject "Proof" body "Proof" }
+}
+"""
+
+
+def test_every_window_error_is_reported_the_channel_window_once():
+    one_window = Capabilities(
+        channels={"email": StepKind("email"), "linkedin": StepKind("linkedin", actions=frozenset({"connect", "view"}))},
+        schedule=ScheduleModel(zone="campaign", windows=1, per_step="none"),
+        merge=MergeTags("{{%s}}", builtins={"unsubscribe_url": "unsub"}), lowerings=(templates_to_tags,))
+    lowered = lower(project(WINDOWS), one_window, "one")
+    assert sorted(d.message for d in lowered.diagnostics) == [
+        "one cannot express a linkedin window that differs from the email window in `w`",
+        "one cannot express the send window of `proof` (mon-fri 09:00-11:00)",
+    ]
 
 
 # ---------------------------------------------------------------- time zones

@@ -299,7 +299,6 @@ def test_merge_tags_sender_tokens_and_prerendered_fallbacks(tmp_path):
     assert {row["campaign"] for row in leads} == {"tags"}
 
 
-@pytest.mark.xfail(strict=True, reason="core: format_value(..., 'line') strips a subject fragment's edge spaces")
 def test_a_prerendered_piece_of_a_subject_keeps_its_spaces(tmp_path):
     prospects = tmp_path / "p.csv"
     prospects.write_text("email,first_name,company\nana@x.example.com,Ana,North Co\n", encoding="utf-8")

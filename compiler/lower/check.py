@@ -178,6 +178,7 @@ def _windows(lseq: LSequence, ctx: LowerContext) -> None:
         return
     campaign = campaign_window(seq)
     automated = [s for t in lseq.tracks for s in t.steps if s.kind is not None and not s.manual]
+    reported: set[str] = set()  # channels whose window was rejected: once each, then go on to the steps
     for lstep in automated:
         own = (lstep.days, lstep.start, lstep.end)
         channel = step_window(seq, ir.Step(name="", day=0, channel=lstep.channel, span=seq.span, name_span=seq.span))
@@ -187,11 +188,11 @@ def _windows(lseq: LSequence, ctx: LowerContext) -> None:
                        window.span, would=lambda c: c.schedule.per_step != "none",
                        hint=f"drop the step's `window` to send in the campaign's "
                             f"{format_weekdays(channel[0])} {format_hours(channel[1], channel[2])}")
-        elif caps.schedule.windows == 1 and channel != campaign:
+        elif caps.schedule.windows == 1 and channel != campaign and lstep.channel not in reported:
+            reported.add(lstep.channel)
             cw = seq.channel_window(lstep.channel)
             ctx.reject(f"a {lstep.channel} window that differs from the email window in `{lseq.name}`",
                        cw.span if cw else head_span(lstep.step), would=lambda c: c.schedule.windows != 1)
-            return
 
 
 def _zones(lseq: LSequence, ctx: LowerContext) -> None:

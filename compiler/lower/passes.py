@@ -156,7 +156,7 @@ def _check_variable(ctx: LowerContext, reg: _Fields, var: Var, template: ir.Temp
             ctx.reject(f"the built-in `{var.name}` (in the {field} of `{lstep.name}`)", span,
                        would=lambda c: c.merge is None or var.name in c.merge.builtins,
                        hint=f"{ctx.target} has no merge tag for it; write the value in the template")
-        elif var.fallback is not None and "{" in mapped:
+        elif var.fallback is not None and merge.is_complete(mapped):
             ctx.notice(f"the fallback of `{var.name}` in `{lstep.name}` is dropped: "
                        f"{ctx.target} fills it from the sending account", template.span if template else None)
     elif var.name not in reg.variables:

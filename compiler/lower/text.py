@@ -36,7 +36,7 @@ def variable(merge: MergeTags, var: Var) -> str:
     """A prospect field or built-in as the tool's tag (with its fallback syntax when there is one)."""
     if var.name in ir.BUILTIN_VARIABLES:
         mapped = merge.builtins[var.name]
-        return mapped if "{" in mapped else merge.variable(mapped, var.fallback)
+        return mapped if merge.is_complete(mapped) else merge.variable(mapped, var.fallback)
     return merge.variable(merge.fields.get(var.name, var.name), var.fallback)
 
 
@@ -85,9 +85,13 @@ def _html(text: Text, merge: MergeTags) -> str:
 
 
 def format_value(value: str, fmt: str) -> str:
-    """A pre-rendered custom-field value in its field's format ("html", "text" or "line")."""
+    """A pre-rendered custom-field value in its field's format ("html", "text" or "line").
+
+    A "line" value has its line breaks collapsed to spaces but keeps its edge spaces: it may be
+    a piece in the middle of a subject ("For {{ company }} {a|b}").
+    """
     if fmt == "html":
         return escape_html(value)
     if fmt == "line":
-        return one_line(value)
+        return _NEWLINES.sub(" ", value)
     return value
