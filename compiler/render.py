@@ -464,11 +464,39 @@ def _compiled(source: str) -> _Compiled:
         return _Compiled(None, (RenderLimitError, "template nests too deeply", None))
 
 
-def render(source: str, context: Mapping[str, Any], *, name: str) -> str:
+class SharedContext:
+    """One prospect's context, prepared once to render many templates (see `shared_context`).
+
+    Holds the normalised values and the Jinja parent mapping (the environment's globals with
+    the values over them, exactly what `Template.render` builds on every call), so each
+    render skips copying globals and context into a new dict. Read-only once made.
+    """
+
+    __slots__ = ("values", "parent")
+
+    def __init__(self, values: RenderContext, parent: dict[str, Any]) -> None:
+        self.values = values
+        self.parent = parent
+
+
+@functools.cache
+def _globals_keys() -> frozenset[str]:
+    return frozenset(environment().globals)
+
+
+def shared_context(context: Mapping[str, Any]) -> SharedContext:
+    """`context` prepared for rendering several templates with `render` (same output as passing
+    `context` itself). Do not change `context` afterwards: the prepared copy would not see it."""
+    values = context if isinstance(context, RenderContext) else _normalise(context)
+    return SharedContext(values, dict(environment().globals, **values))
+
+
+def render(source: str, context: Mapping[str, Any] | SharedContext, *, name: str) -> str:
     """Render template `source` with `context`; `name` labels errors (a path or `step.field`).
 
     The template is compiled once per distinct source. Missing values in `context` (None,
-    empty or blank text) become `Missing`. Raises `RenderError` (or its subclasses
+    empty or blank text) become `Missing`. `context` may be a `shared_context` to render many
+    templates of one prospect without rebuilding it. Raises `RenderError` (or its subclasses
     `RenderLimitError`, `TemplateSecurityError`) naming the template and line.
     """
     compiled = _compiled(source)
@@ -477,12 +505,22 @@ def render(source: str, context: Mapping[str, Any], *, name: str) -> str:
         raise cls(name, message, lineno)
     template = compiled.template
     assert template is not None
-    values = context if isinstance(context, RenderContext) else _normalise(context)
+    shared = context if isinstance(context, SharedContext) else None
+    values = None if shared is not None else (
+        context if isinstance(context, RenderContext) else _normalise(context))  # type: ignore[arg-type]
     token = _BUDGET.set(_Budget())
     try:
+        if shared is not None:
+            # What `template.new_context(values)` builds, without copying globals and values again:
+            # the parent is only read while rendering (template assignments go to `ctx.vars`).
+            ctx = template.environment.context_class(template.environment, shared.parent, template.name,
+                                                     template.blocks)
+            ctx.globals_keys = _globals_keys()  # type: ignore[assignment]
+        else:
+            ctx = template.new_context(values)
         parts: list[str] = []
         size = 0
-        for chunk in template.root_render_func(template.new_context(values)):
+        for chunk in template.root_render_func(ctx):
             size += len(chunk)
             if size > MAX_OUTPUT_CHARS:
                 raise _LimitExceeded(f"output is longer than {MAX_OUTPUT_CHARS:,} characters")

@@ -24,7 +24,7 @@ from compiler.preview.model import (
 )
 from compiler.preview.schedule import SequenceSchedule, Slot, forget_days, plan_unknown, walk_events
 from compiler.prospects import Record
-from compiler.render import RenderContext, RenderError, prospect_context, render
+from compiler.render import RenderError, SharedContext, prospect_context, render, shared_context
 from compiler.routing import holds, route_record, route_text
 
 #: Which content field a channel's touch shows as its body.
@@ -180,8 +180,9 @@ class _Renderer:
         self.plans = sched.contents
         self.data = data
         self.email = email
-        self.context: RenderContext = prospect_context(previewer.project.prospect, data,
-                                                       previewer.sender.builtins(email))
+        # built once (globals merged in) and shared by every template of this prospect
+        self.context: SharedContext = shared_context(prospect_context(previewer.project.prospect, data,
+                                                                      previewer.sender.builtins(email)))
         self.subjects: dict[str, str | None] = {}
 
     def touches(self, slots: list[Slot], tz_name: str) -> tuple[PreviewTouch, ...]:
