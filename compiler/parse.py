@@ -26,6 +26,7 @@ from compiler.suggest import did_you_mean
 from grammar import GRAMMAR_PATH
 
 MAX_ERRORS_PER_FILE = 20
+MAX_DIGITS = 18  # past this a number is a typo; Python caps int() at 4300 digits, floats overflow
 MAX_DAY = 3650  # ten years: further is a typo, and dates past 9999 would overflow
 
 # Terminal names as a user would say them.
@@ -146,7 +147,15 @@ def decode_string(ctx: ParseContext, tok: Token) -> str:
             out.append(_ESCAPES[nxt])
             i += 2
         elif nxt == "u" and _is_hex(body[i + 2:i + 6]):
-            out.append(chr(int(body[i + 2:i + 6], 16)))
+            code = int(body[i + 2:i + 6], 16)
+            if 0xD800 <= code <= 0xDFFF:
+                # A lone surrogate is not a character: no UTF-8 output could hold it.
+                col = tok.column + 1 + i
+                ctx.error("SEQ001", f"`\\u{body[i + 2:i + 6]}` is half of a UTF-16 pair, not a character",
+                          Span(ctx.file, tok.line, col, tok.line, col + 6),
+                          help="write the character itself (the file is UTF-8)")
+            else:
+                out.append(chr(code))
             i += 6
         else:
             col = tok.column + 1 + i
@@ -221,6 +230,9 @@ class IRBuilder(Transformer):
 
     def _int(self, t: Token, what: str, minimum: int = 0) -> int:
         text = str(t)
+        if len(text.lstrip("-")) > MAX_DIGITS:
+            self.ctx.error("SEQ001", f"{what} `{text[:12]}…` has more than {MAX_DIGITS} digits", self._tspan(t))
+            return minimum
         if "." in text or int(float(text)) < minimum:
             self.ctx.error("SEQ001", f"{what} must be a whole number of at least {minimum}, not `{text}`",
                            self._tspan(t))
@@ -594,6 +606,9 @@ class IRBuilder(Transformer):
         if t.type == "DATE":
             return (self._date(t), None, span)
         text = str(t).rstrip("%")
+        if len(text.lstrip("-")) > MAX_DIGITS:
+            self.ctx.error("SEQ001", f"number `{text[:12]}…` has more than {MAX_DIGITS} digits", span)
+            return (0, None, span)
         value: Any = float(text) if "." in text else int(text)
         return (value, None, span)
 
@@ -693,7 +708,11 @@ class IRBuilder(Transformer):
         name = children[0]
         op = str(children[1]) if len(children) == 3 else None
         value = children[-1]
-        return ir.Goal(str(name), float(str(value).rstrip("%")), self._span(children), op)
+        text = str(value).rstrip("%")
+        if len(text.lstrip("-")) > MAX_DIGITS:
+            self.ctx.error("SEQ001", f"number `{text[:12]}…` has more than {MAX_DIGITS} digits", self._tspan(value))
+            text = "0"
+        return ir.Goal(str(name), float(text), self._span(children), op)
 
 
 # ---------------------------------------------------------------- the parser

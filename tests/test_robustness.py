@@ -107,18 +107,8 @@ def long_string(text: str) -> str:
 # Saved fuzz findings that are open bugs (file → what goes wrong). A fixed bug turns its
 # xfail into a failure: delete the line, and the file stays as a regression case.
 OPEN_CRASHES = {
-    "crash-082be0632a8f.seq": "a `\\ud800` escape puts a lone surrogate in the IR: compile -o/stdout exit 3 "
-                              "(UnicodeEncodeError)",
-    "crash-847a9f4de139.seq": "a `\\udfff` escape in a `holidays` string reaches a SEQ109 message: "
-                              "check --format json/github/sarif exit 3 (UnicodeEncodeError)",
     "crash-2c1128ae9d8a.seq": "hang: error recovery deep-copies the parser's value stack for every repair try; "
                               "9 KB (an and/or guard 300 levels deep, then stray characters) takes about a minute",
-    "crash-5f5c3667364f.seq": "a 400-digit day with a fraction: OverflowError in IRBuilder._int (int(float(text))), "
-                              "exit 3",
-    "crash-f66174cf7a4c.seq": "a 5001-digit integer literal: ValueError (Python's 4300-digit limit) in "
-                              "IRBuilder.literal, exit 3",
-    "crash-b63e3166036d.seq": "a 400-digit decimal in a condition becomes float inf: the IR JSON holds `Infinity` "
-                              "(not JSON), plan prints `employees < inf`",
     "crash-9e6516c539f9.seq": "a lone CR in a comment: load_text keeps it inside the comment, fmt (and the file "
                               "loader) make it a newline; fmt.format_text raises FormatError on a file that parsed",
 }
@@ -606,15 +596,11 @@ def test_non_utf8_byte_after_a_bom_is_located(tmp_path: Path):
     assert (d["line"], d["column"]) == (2, 31) and "0xe9" in d["message"]
 
 
-SURROGATE = ("`\\ud800`-`\\udfff` escapes decode to lone surrogates (parse.decode_string): every UTF-8 sink "
-             "(json, github, sarif, compile) fails with UnicodeEncodeError, exit 3")
-
-
-@pytest.mark.xfail(strict=True, reason=SURROGATE)
 @pytest.mark.parametrize("args", [["check", "--format", "json"], ["check", "--format", "github"],
                                   ["check", "--format", "sarif"], ["compile", "--target", "ir"]],
                          ids=["check-json", "check-github", "check-sarif", "compile-ir"])
 def test_surrogate_escape_in_a_string(tmp_path: Path, args: list[str]):
+    """`\\ud800` escapes once decoded to lone surrogates that no UTF-8 output could hold (fixed: SEQ001)."""
     proj = tmp_path / "p"
     proj.mkdir()
     # check: the surrogate reaches a message (SEQ109 quotes the calendar); compile: it reaches the IR.
