@@ -27,10 +27,11 @@ class CheckResult:
     prospects: dict[str, Any] = field(default_factory=dict)  # project display path -> ProspectSample
 
 
-def load_checked(source: ProjectSource, *, select=(), ignore=(), strict=False, prospects=None):
-    """Load one project and run the rules with its `seqc.toml` merged with the command line."""
+def load_checked(source: ProjectSource, *, select=(), ignore=(), strict=False, prospects=None,
+                 loaded: LoadedProject | None = None):
+    """Load one project (unless given) and run the rules with its `seqc.toml` merged with the command line."""
     config = load_config(source.root).merged(tuple(select), tuple(ignore))
-    loaded = load(source)
+    loaded = loaded if loaded is not None else load(source)
     return loaded, run_rules(loaded, config, prospects=prospects, strict=strict)
 
 
@@ -40,12 +41,14 @@ def check_paths(paths: list[str], *, select=(), ignore=(), strict=False,
     result = CheckResult()
     bad_records = False
     for source in discover(paths):
+        loaded = load(source)
         prospects = None
         if prospects_file is not None:
-            prospects = _prospect_sample(source, prospects_file)
+            prospects = _prospect_sample(source, loaded, prospects_file)
             result.prospects[source.display] = prospects
             bad_records = bad_records or bool(prospects.errors)
-        loaded, diags = load_checked(source, select=select, ignore=ignore, strict=strict, prospects=prospects)
+        loaded, diags = load_checked(source, select=select, ignore=ignore, strict=strict, prospects=prospects,
+                                     loaded=loaded)
         result.projects.append(loaded)
         result.diagnostics.extend(diags)
         result.sources.update(loaded.sources)
@@ -55,11 +58,10 @@ def check_paths(paths: list[str], *, select=(), ignore=(), strict=False,
     return result
 
 
-def _prospect_sample(source: ProjectSource, prospects_file: str):
+def _prospect_sample(source: ProjectSource, loaded: LoadedProject, prospects_file: str):
     """The prospect file as the data-aware rules read it; bad records and the counts go to stderr."""
     from compiler.rules.data import load_sample
 
-    loaded = load(source)
     if loaded.project.prospect is None:
         raise SeqcError(f"{source.display}: --prospects needs a `prospect` block in the project")
     sample = load_sample(prospects_file, loaded.project)
