@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -154,9 +155,129 @@ def eval_cond(cond: ir.Cond, data: Mapping[str, Any], lookup: EventLookup | None
     return results[id(cond)]
 
 
+# ---------------------------------------------------------------- compiled conditions
+#
+# Routing and previews evaluate the same few conditions for every prospect of a list, so each
+# condition is turned once into nested closures (no isinstance dispatch, no stack, literals
+# converted ahead). `eval_cond` stays the reference: tests check both agree on random inputs.
+
+Predicate = Callable[[Mapping[str, Any], "EventLookup | None"], "bool | None"]
+
+#: Conditions nested deeper than this are evaluated by the iterative `eval_cond`: calling nested
+#: closures recurses once per level.
+_MAX_COMPILED_DEPTH = 40
+_PREDICATES: dict[int, tuple[ir.Cond, Predicate]] = {}  # id → (the node, kept alive; its predicate)
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def predicate(cond: ir.Cond) -> Predicate:
+    """`cond` as a function `(data, lookup) -> True | False | None`, same answers as `eval_cond`."""
+    found = _PREDICATES.get(id(cond))
+    if found is not None and found[0] is cond:
+        return found[1]
+    if _depth(cond) > _MAX_COMPILED_DEPTH:
+        def fn(data: Mapping[str, Any], lookup: EventLookup | None, _c: ir.Cond = cond) -> bool | None:
+            return eval_cond(_c, data, lookup)
+    else:
+        fn = _compile(cond)
+    if len(_PREDICATES) > 4096:  # conditions of many projects in one process (tests, the LSP)
+        _PREDICATES.clear()
+    _PREDICATES[id(cond)] = (cond, fn)
+    return fn
+
+
+def _depth(cond: ir.Cond) -> int:
+    deepest, stack = 0, [(cond, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > _MAX_COMPILED_DEPTH:
+            break
+        if isinstance(node, ir.Not):
+            stack.append((node.operand, depth + 1))
+        elif isinstance(node, (ir.And, ir.Or)):
+            stack.extend((child, depth + 1) for child in node.operands)
+    return deepest
+
+
+def _compile(node: ir.Cond) -> Predicate:
+    if isinstance(node, ir.Not):
+        inner = _compile(node.operand)
+
+        def negate(data, lookup):
+            value = inner(data, lookup)
+            return None if value is None else not value
+        return negate
+    if isinstance(node, (ir.And, ir.Or)):
+        parts = tuple(_compile(child) for child in node.operands)
+        # three-valued: a decisive value (False for and, True for or) wins over unknown
+        decisive = isinstance(node, ir.Or)
+
+        def combine(data, lookup):
+            unknown = False
+            for part in parts:
+                value = part(data, lookup)
+                if value is decisive:
+                    return decisive
+                if value is None:
+                    unknown = True
+            return None if unknown else not decisive
+        return combine
+    if isinstance(node, ir.Event):
+        event, step = node.event, node.step
+        return lambda data, lookup: None if lookup is None else bool(lookup(event, step))
+    if isinstance(node, ir.Has):
+        field = node.field
+        return lambda data, lookup: _value(data, field) is not _MISSING
+    return _compile_leaf(node)
+
+
+def _compile_leaf(node: ir.Cond) -> Predicate:
+    field = getattr(node, "field", "")
+    if isinstance(node, ir.Truthy):
+        test: Callable[[Any], bool] = lambda v: v is True or (not isinstance(v, bool) and bool(v))
+    elif isinstance(node, ir.Compare):
+        test = _comparison(node.op, node.value)
+    elif isinstance(node, ir.In):
+        tests = tuple(_comparison("==", v) for v in node.values)
+        test = lambda v: any(t(v) for t in tests)
+    elif isinstance(node, ir.Contains):
+        needle = node.value.casefold()
+        test = lambda v: isinstance(v, str) and needle in v.casefold()
+    else:
+        raise TypeError(f"not a condition node: {type(node).__name__}")
+
+    def leaf(data, lookup):
+        value = _value(data, field)
+        return False if value is _MISSING else test(value)
+    return leaf
+
+
+def _comparison(op: str, literal: Any) -> Callable[[Any], bool]:
+    """`_compare(op, value, literal)` with the literal's kind decided once."""
+    if isinstance(literal, str) and op in ("==", "!="):
+        folded, equal = literal.casefold(), op == "=="
+
+        def text(value: Any) -> bool:
+            if not isinstance(value, str):
+                return not equal  # different kinds never equal each other
+            return (value.strip().casefold() == folded) is equal
+        return text
+    if isinstance(literal, (int, float)) and not isinstance(literal, bool) and op in _ORDER:
+        order = _ORDER[op]
+
+        def number(value: Any) -> bool:
+            if type(value) is int:  # the common case: an `int` field, already converted
+                return order(value, literal)
+            n = _number(value)
+            return False if n is None else order(n, literal)
+        return number
+    return lambda value: _compare(op, value, literal)
+
+
 def holds(cond: ir.Cond | None, data: Mapping[str, Any], lookup: EventLookup | None = None) -> bool:
     """Whether `cond` is certainly true (no condition always holds; unknown does not)."""
-    return cond is None or eval_cond(cond, data, lookup) is True
+    return cond is None or predicate(cond)(data, lookup) is True
 
 
 def route_record(routes: Sequence[ir.Route], data: Mapping[str, Any]) -> ir.Route | None:

@@ -9,9 +9,15 @@ import mailbox
 import re
 from pathlib import Path
 
+import datetime as dt
+
 import pytest
 from conftest import snapshot_ext
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_preview_helpers import EXAMPLE, EXAMPLE_PROSPECTS, MINI, MINI_EVENTS, MINI_PROSPECTS, seqc
+
+from compiler.project import load_text
 
 KEYS = ["prospect", "row", "sequence", "track", "step", "channel", "variant", "send_at_local", "send_at_utc",
         "timezone", "guard", "subject", "body"]
@@ -213,3 +219,32 @@ def test_fast_json_lines_equal_json_dumps():
                 p = previewer.preview(record, dt.date(2027, 1, 5))
                 expected = "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in touch_objects(p))
                 assert touch_lines(p) == expected
+
+
+ODD_ZONES = ["UTC", "America/New_York", "America/St_Johns", "Asia/Kathmandu", "Asia/Kolkata", "Pacific/Chatham",
+             "Australia/Lord_Howe", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Europe/Berlin", "America/Sao_Paulo"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(ODD_ZONES), st.dates(dt.date(2020, 1, 1), dt.date(2035, 12, 31)),
+       st.integers(0, 1439), st.integers(0, 1439), st.text(min_size=1, max_size=12))
+def test_scheduled_instants_as_text_equal_isoformat(zone, day, a, b, email):
+    """jsonl writes the instants from the day plan's precomputed text; it must be what `isoformat` gives."""
+    from compiler import timing
+    from compiler.preview.schedule import SequenceSchedule, plan_unknown
+
+    start, end = min(a, b), max(a, b) + 1
+    end = min(end, 1439)  # "24:00" is not a time the language takes
+    if start >= end:
+        start = end - 1
+    loaded = load_text(f'sequence s {{\n window email mon-sun {start // 60:02d}:{start % 60:02d}-'
+                       f'{end // 60:02d}:{end % 60:02d}\n day 0 email x {{ subject "s" body "b" }}\n'
+                       f' day 1 email y {{ subject "s" body "b" }}\n}}\n')
+    assert not loaded.has_syntax_errors, loaded.diagnostics
+    slots = plan_unknown(SequenceSchedule(loaded.project.sequences[0]), {}, email, day, timing.zone(zone),
+                         timing.NO_HOLIDAYS)
+    assert len(slots) == 2
+    for slot in slots:
+        if slot.stamps is not None:  # None only when a DST change falls inside the window that day
+            local, utc = slot.landing.local, slot.landing.utc
+            assert slot.stamps == (local.isoformat(timespec="seconds"), utc.strftime("%Y-%m-%dT%H:%M:%SZ"))

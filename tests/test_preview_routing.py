@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compiler import ir
 from compiler.diagnostics import Span
 from compiler.project import load_text
-from compiler.routing import eval_cond, holds, route_record, route_sequence, route_text
+from compiler.routing import eval_cond, holds, predicate, route_record, route_sequence, route_text
 
 PROSPECT = """
 prospect {
@@ -74,7 +76,9 @@ ROWS = [
 
 @pytest.mark.parametrize(("text", "record", "expected"), ROWS, ids=[f"{r[0]}|{r[1]}" for r in ROWS])
 def test_condition_table(text: str, record: dict, expected: bool):
-    assert eval_cond(cond(text), record) is expected
+    c = cond(text)
+    assert eval_cond(c, record) is expected
+    assert predicate(c)(record, None) is expected  # the compiled form agrees
 
 
 SPAN = Span("t.seq", 1, 1, 1, 2)
@@ -139,3 +143,41 @@ def test_dates_and_odd_values():
     assert eval_cond(cond("founded == 2020-01-01"), {"founded": "not a date"}) is False
     assert eval_cond(cond("employees > 1"), {"employees": True}) is False  # a boolean is not a number
     assert eval_cond(cond("employees > 1"), {"employees": float("nan")}) is False
+
+
+# ---------------------------------------------------------------- compiled conditions = the interpreter
+
+FIELDS = ("employees", "title", "country", "founded", "public")
+VALUES = st.one_of(st.none(), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+                   st.sampled_from(["", "  ", "3", " 3 ", "de", "DE", "VP Sales", "2020-01-01", "x"]),
+                   st.dates(dt.date(2019, 1, 1), dt.date(2021, 1, 1)))
+LITERALS = st.one_of(st.integers(-5, 5), st.floats(-5, 5), st.booleans(), st.sampled_from(["de", "3", "vp", ""]),
+                     st.just(dt.date(2020, 1, 1)))
+LEAVES = st.one_of(
+    st.builds(ir.Compare, st.sampled_from(FIELDS), st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), LITERALS,
+              st.just(SPAN)),
+    st.builds(ir.In, st.sampled_from(FIELDS), st.lists(LITERALS, min_size=1, max_size=3).map(tuple), st.just(SPAN)),
+    st.builds(ir.Contains, st.sampled_from(FIELDS), st.sampled_from(["vp", "DE", ""]), st.just(SPAN)),
+    st.builds(ir.Has, st.sampled_from(FIELDS), st.just(SPAN)),
+    st.builds(ir.Truthy, st.sampled_from(FIELDS), st.just(SPAN)),
+    st.builds(ir.Event, st.sampled_from(["opened", "clicked"]), st.sampled_from([None, "a"]), st.just(SPAN)),
+)
+CONDS = st.recursive(LEAVES, lambda inner: st.one_of(
+    st.builds(ir.Not, inner, st.just(SPAN)),
+    st.builds(ir.And, st.lists(inner, min_size=2, max_size=3).map(tuple), st.just(SPAN)),
+    st.builds(ir.Or, st.lists(inner, min_size=2, max_size=3).map(tuple), st.just(SPAN)),
+), max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(CONDS, st.dictionaries(st.sampled_from(FIELDS), VALUES), st.sampled_from([None, "yes", "no"]))
+def test_compiled_condition_agrees_with_the_interpreter(c, record, events):
+    lookup = None if events is None else (lambda event, step: (events == "yes") == (event == "opened"))
+    assert predicate(c)(record, lookup) is eval_cond(c, record, lookup)
+
+
+def test_very_deep_condition_is_not_compiled_into_recursion():
+    node: ir.Cond = ir.Has("phone", SPAN)
+    for _ in range(5000):
+        node = ir.Not(ir.And((node, ir.Has("phone", SPAN)), SPAN), SPAN)
+    assert predicate(node)({"phone": "x"}, None) is eval_cond(node, {"phone": "x"})

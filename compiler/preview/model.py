@@ -48,6 +48,7 @@ class PreviewTouch:
     body: str | None = None
     thread: tuple[str, ...] = ()  # steps this email replies to, the thread's first message first
     number: int = 0  # 1-based position among the prospect's output emails (0 for other touches)
+    stamps: tuple[str, str] | None = None  # `local` and `utc` as JSON text (ISO 8601), when the schedule had them
 
     @property
     def sent(self) -> bool:

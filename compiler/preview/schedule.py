@@ -22,7 +22,7 @@ from compiler import ir, plan, timing
 from compiler.plan import cond_to_text
 from compiler.preview.events import History, Occurrence
 from compiler.preview.model import CONDITIONAL, SEND, SKIPPED, STOPPED
-from compiler.routing import eval_cond
+from compiler.routing import predicate
 
 _ENTRY_MEMO_LIMIT = 20_000
 
@@ -50,6 +50,7 @@ class Slot:
     guard: str | None
     reason: str | None
     history: History | None = None
+    stamps: tuple[str, str] | None = None  # the landing's local and UTC instants as JSON text, when known
 
 
 class SequenceSchedule:
@@ -68,9 +69,25 @@ class SequenceSchedule:
         self.threads = {step.name: _thread_chain(seq, step) for step in seq.all_steps()}
         self.contents: dict[tuple[str, str | None, int], Any] = {}  # (step, variant, branch) -> what to render
         self._entries: dict[tuple[dt.date, Any], dict[str, plan.TrackEntry]] = {}
+        self._tracks: dict[tuple[str, dt.date, dt.tzinfo, Any], TrackPlan | None] = {}
 
     def forget(self) -> None:
         self._entries.clear()
+        self._tracks.clear()
+
+    def track_plan(self, track: str, start: dt.date, tz: dt.tzinfo,
+                   calendar: timing.HolidayCheck) -> TrackPlan | None:
+        """The day plans of a track's steps from `start` (shared by every prospect of that zone and
+        calendar), or None when a step's window meets a DST change that day."""
+        key = (track, start, tz, calendar)
+        try:
+            return self._tracks[key]
+        except KeyError:
+            pass
+        if len(self._tracks) >= _ENTRY_MEMO_LIMIT:
+            self._tracks.clear()
+        found = self._tracks[key] = _track_plan(self.tracks[track], start, tz, calendar)
+        return found
 
     def entries(self, enrolled: dt.date, calendar: timing.HolidayCheck) -> dict[str, plan.TrackEntry]:
         key = (enrolled, calendar)
@@ -139,6 +156,69 @@ def _land(info: StepInfo, track_start: dt.date, tz: dt.tzinfo, calendar: timing.
     return timing.Landing(d, local0 + step, utc0 + step, rolled)
 
 
+@dataclass(frozen=True, slots=True)
+class TrackPlan:
+    """Per step of a track: (info, landed date, written date if rolled, local midnight, its UTC instant);
+    `ordered` when the steps' windows cannot overlap in time, so written order is chronological."""
+
+    days: tuple[tuple[StepInfo, dt.date, dt.date | None, dt.datetime, dt.datetime, _Clock | None], ...]
+    ordered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Clock:
+    """What writing a landing's instants as text needs from its day plan, worked out once: formatting
+    an aware datetime asks its zone for the offset every time, which costs more than the landing."""
+
+    day: str  # local date, ISO
+    offset: str  # "+01:00"
+    utc_minute: int  # local midnight in UTC, minutes after the UTC day's start
+    utc_days: tuple[str, str]  # that UTC day and the next, ISO
+
+    @classmethod
+    def of(cls, local0: dt.datetime, utc0: dt.datetime) -> _Clock | None:
+        offset = local0.isoformat()[19:]
+        if utc0.second or utc0.microsecond or len(offset) != 6:  # offsets with seconds: leave to isoformat
+            return None
+        day = utc0.date()
+        return cls(local0.date().isoformat(), offset, utc0.hour * 60 + utc0.minute,
+                   (day.isoformat(), (day + dt.timedelta(days=1)).isoformat()))
+
+    def stamps(self, minute: int) -> tuple[str, str]:
+        """`isoformat(timespec="seconds")` of local midnight + `minute`, and of its UTC instant with `Z`."""
+        carry, utc = divmod(self.utc_minute + minute, timing.MINUTES_PER_DAY)
+        return (f"{self.day}T{_HHMM[minute]}:00{self.offset}", f"{self.utc_days[carry]}T{_HHMM[utc]}:00Z")
+
+
+_HHMM = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(timing.MINUTES_PER_DAY))
+
+
+def _track_plan(infos: tuple[StepInfo, ...], start: dt.date, tz: dt.tzinfo,
+                calendar: timing.HolidayCheck) -> TrackPlan | None:
+    days = []
+    for info in infos:
+        plan_ = _day_plan(start, info.step.day, info, tz, calendar)
+        if plan_ is None:
+            return None
+        days.append((info, *plan_, _Clock.of(plan_[2], plan_[3])))
+    minute = dt.timedelta(minutes=1)
+    ordered = all(b[4] + b[0].start * minute > a[4] + (a[0].end - 1) * minute for a, b in zip(days, days[1:]))
+    return TrackPlan(tuple(days), ordered)
+
+
+def _planned(track: TrackPlan, email_key: str) -> list[tuple[StepInfo, timing.Landing, tuple[str, str] | None]]:
+    """A prospect's landings from a shared track plan: only the minute in each window is theirs."""
+    placed = []
+    for info, d, rolled, local0, utc0, clock in track.days:
+        minute = timing.minute_in_window(f"{email_key}\x1f{info.step.name}", info.start, info.end)
+        step = _MINUTES[minute]
+        placed.append((info, timing.Landing(d, local0 + step, utc0 + step, rolled),
+                       clock.stamps(minute) if clock is not None else None))
+    if not track.ordered:
+        placed.sort(key=lambda p: (p[1].utc, p[0].index))
+    return placed
+
+
 def _chronological(infos: tuple[StepInfo, ...], track_start: dt.date, tz: dt.tzinfo,
                    calendar: timing.HolidayCheck, email: str,
                    not_before: dt.datetime | None = None) -> list[tuple[StepInfo, timing.Landing]]:
@@ -158,24 +238,35 @@ def plan_unknown(sched: SequenceSchedule, data: Mapping[str, Any], email: str, e
                  tz: dt.tzinfo, calendar: timing.HolidayCheck) -> list[Slot]:
     """The timeline when nothing is known about events."""
     slots = []
-    for info, landing in _chronological(sched.tracks["main"], enrolled, tz, calendar, email):
-        slots.append(_guarded(info, landing, data, None, info.guard))
+    email_key = email.strip().lower()
+
+    def placed(track: str, start: dt.date) -> list[tuple[StepInfo, timing.Landing, tuple[str, str] | None]]:
+        shared = sched.track_plan(track, start, tz, calendar)
+        if shared is None:  # a DST change inside a window: land each touch on its own
+            return [(info, landing, None) for info, landing in
+                    _chronological(sched.tracks[track], start, tz, calendar, email)]
+        return _planned(shared, email_key)
+
+    for info, landing, stamps in placed("main", enrolled):
+        slot = _guarded(info, landing, data, None, info.guard)
+        slot.stamps = stamps
+        slots.append(slot)
     entries = sched.entries(enrolled, calendar)
     for path in sched.seq.paths:
         entry = entries.get(path.name)
         start = entry.start if entry is not None else enrolled
         how = entry.entered_by if entry is not None and entry.entered_by else None
-        for info, landing in _chronological(sched.tracks[path.name], start, tz, calendar, email):
+        for info, landing, stamps in placed(path.name, start):
             own = _decide(info.step.guard, data, None, landing.utc) if info.step.guard is not None else True
             guard = how or "never entered"
             if info.guard:
                 guard = f"{guard} and {info.guard}"
             if own is False:
-                slots.append(Slot(info, landing, SKIPPED, guard, f"guard is false: {info.guard}"))
+                slots.append(Slot(info, landing, SKIPPED, guard, f"guard is false: {info.guard}", None, stamps))
             else:
                 reason = f"if the prospect enters path {path.name} ({how})" if how else \
                     f"path {path.name} has no `on … -> {path.name}` event"
-                slots.append(Slot(info, landing, CONDITIONAL, guard, reason))
+                slots.append(Slot(info, landing, CONDITIONAL, guard, reason, None, stamps))
     return slots
 
 
@@ -183,7 +274,7 @@ def _decide(cond: ir.Cond, data: Mapping[str, Any], history: History | None, at:
     if isinstance(cond, ir.Has):  # the most common guard (`has(phone)`): the same test as routing's, inline
         value = data.get(cond.field)
         return not (value is None or (isinstance(value, str) and (not value or value.isspace())))
-    return eval_cond(cond, data, history.lookup(at) if history is not None else None)
+    return predicate(cond)(data, history.lookup(at) if history is not None else None)
 
 
 def _guarded(info: StepInfo, landing: timing.Landing, data: Mapping[str, Any], history: History | None,

@@ -202,7 +202,7 @@ class _Renderer:
             out.append(PreviewTouch(
                 track=slot.info.track, step=step.name, channel=step.channel, day=step.day,
                 local=slot.landing.local, utc=slot.landing.utc, status=slot.status, guard=slot.guard,
-                reason=slot.reason, purpose=step.purpose, action=step.action, **fields,
+                reason=slot.reason, purpose=step.purpose, action=step.action, stamps=slot.stamps, **fields,
             ))
         return tuple(out)
 
