@@ -53,9 +53,12 @@ def graph(path: str, sequence_name: str | None, fmt: str) -> None:
 @click.argument("name")
 @click.option("--tier", type=click.Choice(["smb", "mid_market", "enterprise"]), required=True,
               help="The ICP tier: sets the step count, the timing and the goals.")
-@click.option("--channels", default="email,linkedin,call", show_default=True, metavar="LIST",
-              help="Comma-separated channels: email plus any of linkedin, call.")
-def new(name: str, tier: str, channels: str) -> None:
+@click.option("--channels", metavar="LIST",
+              help="Comma-separated channels: email plus any of linkedin, call.  [default: email,linkedin,call, "
+                   "less what --target cannot carry]")
+@click.option("--target", metavar="TOOL", help="Leave out what this sending tool cannot take (see `seqc targets`), "
+                                               "so the project compiles to it as generated.")
+def new(name: str, tier: str, channels: str | None, target: str | None) -> None:
     """Start a project NAME/ from the guide's planning framework.
 
     The tier's step count, email types and timing, a prospect block with the fields the
@@ -66,10 +69,18 @@ def new(name: str, tier: str, channels: str) -> None:
 
     from compiler import skeleton
 
-    files = skeleton.skeleton(name, tier, channels)
+    fit = skeleton.Fit()
+    if target is not None:
+        from targets import get_target
+
+        tool = get_target(target)
+        if tool.capabilities is not None:
+            fit = skeleton.Fit.for_target(tool.name, tool.capabilities)
+    files = skeleton.skeleton(name, tier, channels, fit)
     written = skeleton.write(Path(name), files)
     click.echo(f"created {name}/ ({len(written)} files): {', '.join(sorted(files))}", err=True)
-    click.echo(f"next: replace the [placeholders], then `seqc check {name}` and `seqc plan {name}`", err=True)
+    then = f"`seqc check {name}` and `seqc plan {name}`" + (f", `seqc compile {name} --target {target}`" if target else "")
+    click.echo(f"next: replace the [placeholders], then {then}", err=True)
     sys.exit(OK)
 
 

@@ -26,9 +26,10 @@ opener lands first and each channel keeps its written order (tests/test_new.py c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from compiler.capabilities import Capabilities
 from compiler.diagnostics import SeqcError
 
 TIERS = ("smb", "mid_market", "enterprise")
@@ -68,6 +69,69 @@ class Layout:
     windows: tuple[tuple[str, str, str], ...]       # (channel, days, hours)
     timing: str                                     # where the days come from in the guide
     window_note: str                                # why the windows are what they are
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What the skeleton leaves out so that it compiles to one sending tool (`seqc new --target`).
+
+    Derived from the target's capabilities: the `hot` path needs click-triggered paths, each
+    `exit on` event must be one the tool honours, A/B variants need room for two, the
+    `{{ unsubscribe_url }}` link needs a tool variable (else the opt-out is a reply line and the
+    tool's own unsubscribe setting), a per-prospect time zone and tue-thu windows need a
+    schedule that can express them.
+    """
+
+    target: str | None = None
+    hot_path: bool = True
+    exits: tuple[str, ...] = ("replied", "bounced", "unsubscribed", "booked")
+    variants: bool = True
+    unsubscribe_tag: bool = True
+    prospect_zone: bool = True
+    weekdays: bool = True
+    one_window: bool = False  # every channel sends in the email window
+    channels: tuple[str, ...] = CHANNELS  # the channels the tool carries, natively or as tasks
+
+    @classmethod
+    def for_target(cls, name: str, caps: Capabilities) -> Fit:
+        merge = caps.merge
+        carried = tuple(c for c in CHANNELS if c in caps.channels or (caps.task is not None and c != "email"))
+        return cls(
+            target=name,
+            hot_path="clicked" in caps.paths,
+            exits=tuple(e for e in cls.exits if e in caps.exits),
+            variants=caps.variants.max is None or caps.variants.max >= 2,
+            unsubscribe_tag=merge is None or "unsubscribe_url" in merge.builtins,
+            prospect_zone=caps.schedule.zone == "prospect" or caps.schedule.zone == "campaign",
+            weekdays=caps.schedule.weekdays,
+            one_window=caps.schedule.windows == 1,
+            channels=carried,
+        )
+
+    def notes(self, channels: tuple[str, ...] = ("email",)) -> list[str]:
+        """What was left out, in the words of a generated comment."""
+        if self.target is None:
+            return []
+        out = []
+        if not self.hot_path:
+            out.append("no `hot` path (the tool cannot branch on a click)")
+        if "booked" not in self.exits:
+            out.append("no `exit on booked` (stop the sequence from your CRM when a meeting is booked)")
+        if not self.variants:
+            out.append("no A/B variants on the opener (the import format takes one version)")
+        if not self.unsubscribe_tag:
+            out.append("the opt-out is a reply line: turn on the tool's own unsubscribe link setting")
+        if not self.prospect_zone:
+            out.append("one time zone for everyone (the tool sends on the sending user's clock)")
+        if not self.weekdays:
+            out.append("mon-fri windows (the tool does not restrict sending days)")
+        if self.one_window and len(channels) > 1:
+            out.append("one send window for every channel (the tool has one schedule per campaign)")
+        return out
+
+
+#: The opt-out for tools without an unsubscribe variable: every template says it, `compliance` declares it.
+_REPLY_OPT_OUT = 'Reply "stop" and I won\'t write again.'
 
 
 # ---------------------------------------------------------------- the email types
@@ -236,13 +300,15 @@ def check_name(name: str) -> None:
 # ---------------------------------------------------------------- files
 
 
-def skeleton(name: str, tier: str, channels: tuple[str, ...] | list[str] | str = DEFAULT_CHANNELS) -> dict[str, str]:
+def skeleton(name: str, tier: str, channels: tuple[str, ...] | list[str] | str | None = None,
+             fit: Fit = Fit()) -> dict[str, str]:
     """The files of a new project, keyed by path relative to the project folder `NAME/`.
 
-    Deterministic: no dates from the clock, files in a fixed order.
+    Deterministic: no dates from the clock, files in a fixed order. With a `fit` for a
+    target, only what that tool can take (see `Fit`).
 
     Raises:
-        SeqcError: for a bad name, tier or channel mix.
+        SeqcError: for a bad name, tier or channel mix, or a channel the target cannot carry.
     """
     check_name(name)
     if tier not in TIERS:
@@ -250,16 +316,23 @@ def skeleton(name: str, tier: str, channels: tuple[str, ...] | list[str] | str =
 
         hint = did_you_mean(tier, TIERS)
         raise SeqcError(f"unknown tier {tier!r}" + (f"; {hint}" if hint else "") + f" (tiers: {', '.join(TIERS)})")
+    if channels is None:  # the default mix, less what the target cannot carry
+        channels = tuple(c for c in DEFAULT_CHANNELS if c in fit.channels)
     chans = parse_channels(channels if isinstance(channels, str) else tuple(channels))
+    missing = [c for c in chans if c not in fit.channels]
+    if missing:
+        raise SeqcError(f"{fit.target} cannot carry {', '.join(missing)} touches, not even as tasks; "
+                        f"use --channels {','.join(c for c in chans if c in fit.channels)}")
     plan = layout(tier, chans)
     files = {
         "prospect.seq": _canonical(_prospect(chans)),
-        "sequence.seq": _canonical(_sequence(tier, chans, plan)),
-        "campaign.seq": _canonical(_campaign(name, tier)),
+        "sequence.seq": _canonical(_sequence(tier, chans, plan, fit)),
+        "campaign.seq": _canonical(_campaign(name, tier, fit)),
     }
-    emails = [t.name for t in plan.touches if t.channel == "email"] + ["direct_ask"]
+    emails = [t.name for t in plan.touches if t.channel == "email"] + (["direct_ask"] if fit.hot_path else [])
     for email in emails:
-        files[f"templates/{email}.txt.j2"] = TEMPLATES[email]
+        text = TEMPLATES[email]
+        files[f"templates/{email}.txt.j2"] = text if fit.unsubscribe_tag else text.replace(_FOOTER, _REPLY_FOOTER)
     return files
 
 
@@ -339,7 +412,7 @@ def _commented(code: str, comment: str | None) -> str:
     return f"{code:<41}# {comment}" if len(code) <= 38 else f"{code}   # {comment}"
 
 
-def _sequence(tier: str, channels: tuple[str, ...], plan: Layout) -> str:
+def _sequence(tier: str, channels: tuple[str, ...], plan: Layout, fit: Fit = Fit()) -> str:
     facts = TIER_FACTS[tier]
     counted = [t for t in plan.touches if t.channel != "linkedin"]
     social = [t for t in plan.touches if t.channel == "linkedin"]
@@ -349,22 +422,33 @@ def _sequence(tier: str, channels: tuple[str, ...], plan: Layout) -> str:
         f"{facts['cycle']}, so {facts['steps']}{'+' if tier == 'enterprise' else ''} counted steps: the email, "
         "call and task touches of the main track"
         + (" (LinkedIn touches are social touches between them)." if social else "."),
-        f"Timing: {plan.timing}. {plan.window_note}",
+        f"Timing: {plan.timing}. {_window_note(plan, channels, fit)}",
         "Replace every [bracketed placeholder] in the templates; `seqc plan` shows where each touch lands, "
         "`seqc graph` draws the branches and `seqc check` says what to fix.",
+        *([f"Made to compile to {fit.target}: " + "; ".join(fit.notes(channels)) + "."] if fit.notes(channels) else []),
     )
     lines += [
         "",
         f'sequence {tier} "{title}" {{',
         f"  tier {tier}",
-        '  timezone prospect else "America/New_York"',
+        '  timezone prospect else "America/New_York"' if fit.prospect_zone else '  timezone "America/New_York"',
     ]
-    for channel, days, hours in plan.windows:
-        lines.append(f"  window {channel:<8} {days} {hours}")
-    lines += ["  holidays prospect", "  exit on replied, bounced, unsubscribed, booked", ""]
+    windows = plan.windows
+    if fit.one_window:
+        email = next(w for w in windows if w[0] == "email")
+        windows = tuple((channel, email[1], email[2]) for channel, _, _ in windows)
+    for channel, days, hours in windows:
+        lines.append(f"  window {channel:<8} {days if fit.weekdays else 'mon-fri'} {hours}")
+    lines += ["  holidays prospect", f"  exit on {', '.join(fit.exits)}", ""]
     for touch in plan.touches:
-        lines += _step(touch, "  ")
+        if touch.name == "value" and not fit.hot_path:
+            touch = replace(touch, comment="Value-add follow-up: something useful either way, one link. Sent as "
+                                           "a reply in the opener's thread.")
+        lines += _step(touch, "  ", variants=fit.variants)
         lines.append("")
+    if not fit.hot_path:
+        lines[-1:] = ["}"]
+        return "\n".join(lines) + "\n"
     lines += [
         "  # Behavioural trigger from the guide: a click on the value-add's link is the strongest",
         "  # signal, so ask directly instead of waiting for the next step.",
@@ -379,6 +463,17 @@ def _sequence(tier: str, channels: tuple[str, ...], plan: Layout) -> str:
         lines += _step(_call(3, "hot_call", "Call while the click is fresh."), "    ")
     lines += ["  }", "}"]
     return "\n".join(lines) + "\n"
+
+
+def _window_note(plan: Layout, channels: tuple[str, ...], fit: Fit) -> str:
+    """Why the windows are what they are; the layout's reasons no longer hold once a tool flattens them."""
+    flat = [] if fit.weekdays else ["sends mon-fri (it cannot restrict sending days)"]
+    if fit.one_window and len(channels) > 1:
+        flat.append("has one send window for every channel")
+    if not flat:
+        return plan.window_note
+    return (f"{fit.target} " + " and ".join(flat) + ", so touches keep the guide's days and `seqc check` "
+            "names any two that land on the same day.")
 
 
 _WORDS = re.compile(r"(?:`[^`]*`|[^\s`])+")
@@ -426,14 +521,16 @@ _GUARDS = {
 }
 
 
-def _step(touch: Touch, indent: str, thread: str | None = None) -> list[str]:
+def _step(touch: Touch, indent: str, thread: str | None = None, variants: bool = True) -> list[str]:
     inner = indent + "  "
     guard = _GUARDS.get(touch.action or touch.channel)
     head = f"{indent}day {touch.day} {touch.channel} {touch.name}" + (f" {guard}" if guard else "") + " {"
     lines = [*_comment_block(touch.comment, indent=indent), head]
     if touch.channel == "email":
         lines.append(f"{inner}purpose {touch.purpose}")
-        if touch.name == "opener":
+        if touch.name == "opener" and not variants:
+            lines.append(f'{inner}subject "Quick question about {{{{ company }}}}"')
+        elif touch.name == "opener":
             lines += [
                 f'{inner}variant a {{ subject "Quick question about {{{{ company }}}}" }}',
                 f'{inner}variant b {{ subject "{{{{ first_name }}}}, an idea for {{{{ company }}}}" }}',
@@ -461,7 +558,7 @@ def _step(touch: Touch, indent: str, thread: str | None = None) -> list[str]:
     return lines
 
 
-def _campaign(name: str, tier: str) -> str:
+def _campaign(name: str, tier: str, fit: Fit = Fit()) -> str:
     reply, positive, booked, unsub, spam = TIER_FACTS[tier]["goals"]
     c = _commented
     lines = [
@@ -487,7 +584,9 @@ def _campaign(name: str, tier: str) -> str:
         "  }",
         "",
         "  compliance {",
-        c('    unsubscribe "{{ unsubscribe_url }}"', "every email template ends with it"),
+        c('    unsubscribe "{{ unsubscribe_url }}"', "every email template ends with it") if fit.unsubscribe_tag
+        else c('    unsubscribe "' + _REPLY_OPT_OUT.replace('"', '\\"') + '"',
+               f"every template ends with it; {fit.target} adds its own unsubscribe link"),
         '    postal_address "Your Company Inc., 100 Example Street, City, ST 00000, Country"',
         c("    lawful_basis legitimate_interest", "needed for prospects in the EU/EEA or the UK"),
         "  }",
@@ -510,6 +609,7 @@ def _campaign(name: str, tier: str) -> str:
 # ---------------------------------------------------------------- starter copy
 
 _FOOTER = "{{ sender_first_name }}\n\nNot relevant? Opt out here: {{ unsubscribe_url }}\n"
+_REPLY_FOOTER = "{{ sender_first_name }}\n\nNot relevant? " + _REPLY_OPT_OUT + "\n"
 
 TEMPLATES = {
     "opener": (

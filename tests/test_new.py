@@ -244,3 +244,78 @@ def test_new_command_needs_a_known_tier(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(new_cmd, ["acme", "--tier", "huge"])
     assert result.exit_code == 2 and not (tmp_path / "acme").exists()
+
+
+# ---------------------------------------------------------------- --target: a skeleton each tool takes
+
+def _sending_targets():
+    from targets import REGISTRY
+
+    return sorted(name for name, cls in REGISTRY.items() if cls.capabilities is not None)
+
+
+def _fit(target: str) -> skeleton.Fit:
+    from targets import get_target
+
+    tool = get_target(target)
+    return skeleton.Fit.for_target(tool.name, tool.capabilities)
+
+
+@pytest.mark.parametrize("target", _sending_targets())
+@pytest.mark.parametrize("tier, mix", [(t, m) for t, m in CASES if m in ("email", "email,linkedin,call")])
+def test_skeleton_for_a_target_compiles_to_it(tmp_path, target, tier, mix):
+    from compiler.build import build
+    from targets import capabilities, get_target
+
+    fit = _fit(target)
+    chosen = ",".join(c for c in mix.split(",") if c in fit.channels)
+    folder = tmp_path / "acme"
+    skeleton.write(folder, skeleton.skeleton("acme", tier, chosen, fit))
+    result = api.check_paths([str(folder)])
+    assert not result.failed, [(d.code, d.message) for d in result.diagnostics if d.severity is Severity.ERROR]
+    loaded = load(discover([str(folder)])[0])
+    built = build(loaded, get_target(target), prospects_file=None, strict=False, alternatives=capabilities())
+    assert not built.diagnostics, [(d.code, d.message) for d in built.diagnostics]
+    assert built.artifacts and not built.failed
+
+
+@pytest.mark.parametrize(("target", "absent", "present"), [
+    # what each tool cannot take is left out, and only that
+    ("instantly", ["path hot", "unsubscribed, booked", "window linkedin", "day 1 linkedin"], ["variant a", "unsubscribe_url"]),
+    ("salesloft", ["path hot", "variant a", "unsubscribe_url"], ["exit on replied, bounced, unsubscribed, booked",
+                                                                 'Reply \\"stop\\"']),
+    ("hubspot", ["path hot", "variant a", "timezone prospect", "tue-thu"], ['timezone "America/New_York"',
+                                                                           "window email    mon-fri"]),
+    ("lemlist", ["window linkedin tue-fri"], ["path hot", "variant a", "timezone prospect", "window linkedin"]),
+])
+def test_fit_leaves_out_only_what_the_target_cannot_take(target, absent, present):
+    files = skeleton.skeleton("acme", "mid_market", None, _fit(target))
+    text = files["sequence.seq"] + files["campaign.seq"]
+    for needle in absent:
+        assert needle not in text, needle
+    for needle in present:
+        assert needle in text, needle
+    if "unsubscribe_url" not in text:  # the opt-out moved to a reply line in every template
+        assert all('Reply "stop"' in t for name, t in files.items() if name.startswith("templates/"))
+        assert not any(name.endswith("direct_ask.txt.j2") for name in files) or "path hot" in text
+
+
+def test_default_channels_are_those_the_target_carries():
+    files = skeleton.skeleton("acme", "smb", None, _fit("instantly"))
+    assert "linkedin" not in files["sequence.seq"].split("sequence smb", 1)[1]
+    assert "day 0 email opener" in files["sequence.seq"]
+
+
+def test_a_channel_the_target_cannot_carry_is_a_one_line_error():
+    with pytest.raises(SeqcError, match=r"instantly cannot carry linkedin touches, not even as tasks; "
+                                        r"use --channels email"):
+        skeleton.skeleton("acme", "smb", "email,linkedin", _fit("instantly"))
+
+
+def test_new_command_with_a_target(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(new_cmd, ["acme", "--tier", "smb", "--target", "salesloft"])
+    assert result.exit_code == 0, result.output
+    assert "`seqc compile acme --target salesloft`" in result.stderr
+    bad = CliRunner().invoke(new_cmd, ["other", "--tier", "smb", "--target", "instantlee"])
+    assert isinstance(bad.exception, SeqcError) and "did you mean `instantly`" in str(bad.exception)
