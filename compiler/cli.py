@@ -184,40 +184,88 @@ _register()
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: no traceback ever reaches the user."""
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    _exit(_run_main(argv))
+
+
+def _run_main(argv: list[str] | None) -> int:
+    """The exit code of one command, with every way out of it turned into SPEC §6 codes."""
     try:
+        _take_over_sigint()
         main.main(args=argv, prog_name="seqc", standalone_mode=False)
     except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else ExitCode.USAGE)
-        _exit(code)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else ExitCode.USAGE)
     except click.exceptions.Abort:
-        click.echo("seqc: interrupted", err=True)
-        _exit(ExitCode.USAGE)
+        _say("seqc: interrupted")
+        return ExitCode.USAGE
     except click.ClickException as e:
-        e.show()
-        _exit(ExitCode.USAGE)
+        _quietly(e.show)
+        return ExitCode.USAGE
     except SeqcError as e:
-        click.echo(f"seqc: error: {_one_line(str(e))}", err=True)
-        _exit(ExitCode.USAGE)
+        _say(f"seqc: error: {_one_line(str(e))}")
+        return ExitCode.USAGE
     except KeyboardInterrupt:
-        click.echo("seqc: interrupted", err=True)
-        _exit(ExitCode.USAGE)
-    except BrokenPipeError:
+        _say("seqc: interrupted")
+        return ExitCode.USAGE
+    except BrokenPipeError:  # the reader left (`seqc … | head`): nothing to say, nobody to say it to
         _silence_stdout()
-        _exit(ExitCode.OK)
+        return ExitCode.OK
+    except OSError as e:
+        return _io_error(e)
     except Exception as e:  # noqa: BLE001 - the one place that turns bugs into exit 3
         where = _origin(e)
-        click.echo(f"seqc: internal error: {type(e).__name__}: {_one_line(str(e))}{where} "
-                   "(please report this)", err=True)
-        _exit(ExitCode.INTERNAL)
-    _exit(ExitCode.OK)
+        _say(f"seqc: internal error: {type(e).__name__}: {_one_line(str(e))}{where} (please report this)")
+        return ExitCode.INTERNAL
+    return ExitCode.OK
+
+
+def _take_over_sigint() -> None:
+    # `compiler.main` exits quietly on a Ctrl-C during the imports; from here on a
+    # KeyboardInterrupt reaches `_run_main`, which cleans up and says "interrupted".
+    import signal
+
+    from compiler import quiet_interrupt
+
+    if signal.getsignal(signal.SIGINT) is quiet_interrupt:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _io_error(e: OSError) -> int:
+    """An OS error no command turned into a SeqcError: exit 2, with stdout silenced.
+
+    Without a file name it came from writing stdout (a full disk, `/dev/full`): Python would
+    retry the buffered bytes at exit and print "Exception ignored", so stdout goes to devnull.
+    """
+    reason = e.strerror or str(e) or type(e).__name__
+    if e.filename is not None:
+        _say(f"seqc: error: {_one_line(f'{e.filename}: {reason}')}")
+    else:
+        _silence_stdout()
+        _say(f"seqc: error: cannot write output: {_one_line(reason)}")
+    return ExitCode.USAGE
 
 
 def _exit(code: int) -> None:
     try:
         sys.stdout.flush()
-    except (BrokenPipeError, ValueError):
+    except BrokenPipeError:
+        _silence_stdout()
+    except OSError as e:
+        code = _io_error(e)
+    except ValueError:  # stdout was closed
         _silence_stdout()
     sys.exit(int(code))
+
+
+def _say(line: str) -> None:
+    """One line on stderr; if stderr itself is gone there is nobody left to tell."""
+    _quietly(lambda: click.echo(line, err=True))
+
+
+def _quietly(show) -> None:
+    try:
+        show()
+    except (OSError, ValueError):
+        pass
 
 
 def _silence_stdout() -> None:

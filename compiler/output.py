@@ -16,6 +16,7 @@ def write_tree(out_dir: str | os.PathLike, name: str, files: Iterable[tuple[str,
 
     The files go into a hidden sibling folder first; only when every file is written
     and flushed is the old folder moved aside and the new one renamed into place.
+    Should that swap fail (or be interrupted), the old folder is moved back.
     """
     base = Path(out_dir)
     try:
@@ -24,29 +25,75 @@ def write_tree(out_dir: str | os.PathLike, name: str, files: Iterable[tuple[str,
     except OSError as e:
         raise SeqcError(f"{base}: cannot write output ({e.strerror})") from None
     try:
-        for rel, content in files:
-            target = _inside(staging, rel)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            data = content.encode("utf-8") if isinstance(content, str) else content
-            with open(target, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-        final = base / name
-        old = None
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{name}.old-", dir=base))
-            os.replace(final, old / name)
-        os.replace(staging, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        return final
+        _write_files(staging, files)
+        # mkdtemp made it 0700; the output is a folder like any other, readable as the umask allows.
+        os.chmod(staging, 0o777 & ~_umask())
+        return _swap_in(staging, base / name)
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
-        raise SeqcError(f"{base}: cannot write output ({e.strerror or e})") from None
+        raise SeqcError(f"{base}: cannot write output ({e.strerror or e or type(e).__name__})") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _write_files(staging: Path, files: Iterable[tuple[str, str | bytes]]) -> None:
+    for rel, content in files:
+        target = _inside(staging, rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        with open(target, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _swap_in(staging: Path, final: Path) -> Path:
+    """Rename `staging` to `final`, moving a previous `final` aside first and removing it after."""
+    if not final.exists():
+        os.replace(staging, final)
+        return final
+    old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+    try:
+        os.replace(final, old / final.name)
+        os.replace(staging, final)
+    except BaseException:
+        _put_back(old, final, staging)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _put_back(old: Path, final: Path, staging: Path) -> None:
+    """After a failed swap: the previous output back at `final`, unless the new one got there."""
+    if staging.exists() and (old / final.name).exists():
+        try:
+            os.replace(old / final.name, final)
+        except OSError:
+            return  # keep `old`: a hidden `.NAME.old-*` is better than the user's output deleted
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    """The process umask, from /proc where Linux shows it, else by setting it and back.
+
+    Setting it to read it leaves a moment in which another thread
+    would create files with the wrong mode, so that is only the fallback.
+    """
+    try:
+        fd = os.open("/proc/self/status", os.O_RDONLY)
+        try:
+            status = os.read(fd, 1 << 16)
+        finally:
+            os.close(fd)
+        for line in status.splitlines():
+            if line.startswith(b"Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_file(path: str | os.PathLike, content: str | bytes) -> None:

@@ -7,8 +7,10 @@ no `.seq` files is searched (sorted, hidden folders skipped) for projects below 
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,10 +79,23 @@ def _add(found: dict[Path, ProjectSource], folder: Path, display: str) -> None:
 
 
 def _seq_files(folder: Path) -> list[str]:
+    """The `.seq` names in `folder` that `load` must read or refuse, sorted.
+
+    Links and special files are listed too, so that one leaving the project or one that
+    is a FIFO gets a diagnostic instead of silently vanishing from the project.
+    """
     try:
-        return sorted(e.name for e in os.scandir(folder) if e.name.endswith(".seq") and e.is_file())
+        return sorted(e.name for e in os.scandir(folder) if e.name.endswith(".seq") and _is_entry(e))
     except OSError as e:
         raise SeqcError(f"{folder}: cannot be read ({e.strerror})") from None
+
+
+def _is_entry(entry: os.DirEntry) -> bool:
+    # A dangling link is skipped, not reported: Emacs keeps its lock files as `.#name.seq` links.
+    try:
+        return not entry.is_dir() and entry.stat() is not None
+    except OSError:
+        return False
 
 
 def _projects_below(folder: Path) -> list[Path]:
@@ -109,25 +124,65 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}/{name}"
 
 
-def read_source(path: Path, display: str) -> tuple[str | None, Diagnostic | None]:
-    """A `.seq` file's text, or a located SEQ001 saying why it is not text."""
+def read_source(path: Path, display: str, *, root: Path | None = None) -> tuple[str | None, Diagnostic | None]:
+    """A `.seq` file's text, or a located SEQ001 saying why it is not read or not text.
+
+    Only a regular file is opened (a FIFO would block, a device never end), and with `root`
+    only one that resolves inside that folder: a link leading elsewhere could echo, say, a
+    credentials file's first line into a CI log.
+    """
+    data = _read_regular(path, display, root)
+    if isinstance(data, Diagnostic):
+        return None, data
+    data = data.removeprefix(codecs.BOM_UTF8)  # before decoding, so error offsets index this data
+    if b"\x00" in data:
+        line, _ = _position(data[: data.index(b"\x00")])
+        return None, _file_error(display, line, 1, "file is binary, not .seq text", "a .seq file is UTF-8 text")
     try:
-        data = path.read_bytes()
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line, col = _position(data[: e.start])
+        return None, _file_error(display, line, col, f"byte 0x{data[e.start]:02x} is not UTF-8 text",
+                                 "save the file as UTF-8")
+    return text.replace("\r\n", "\n").replace("\r", "\n"), None
+
+
+def _read_regular(path: Path, display: str, root: Path | None) -> bytes | Diagnostic:
+    """The bytes of `path`, or a SEQ001 refusing it; raises SeqcError when it cannot be read."""
+    try:
+        resolved = path.resolve()
+        if root is not None and not resolved.is_relative_to(root.resolve()):
+            return _file_error(display, 1, 1, f"`{path.name}` is a link that leaves the project folder; not read",
+                               "copy the file into the project folder, or link to one inside it")
+        if not stat.S_ISREG(os.stat(resolved).st_mode):
+            return _not_regular(path, display)
+        # O_NONBLOCK: should a FIFO replace the file after the check, opening it must not wait for a writer.
+        fd = os.open(resolved, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except RuntimeError:  # Python 3.11's resolve() on a link loop
+        raise SeqcError(f"{display}: cannot be read (a link loop)") from None
     except OSError as e:
         raise SeqcError(f"{display}: cannot be read ({e.strerror})") from None
-    if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
-        return None, Diagnostic("SEQ001", Severity.ERROR, "file is binary, not .seq text",
-                                Span(display, line, 1, line, 2), "a .seq file is UTF-8 text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        before = data[: e.start]
-        line = before.count(b"\n") + 1
-        col = len(before.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")) + 1
-        return None, Diagnostic("SEQ001", Severity.ERROR, f"byte 0x{data[e.start]:02x} is not UTF-8 text",
-                                Span(display, line, col, line, col + 1), "save the file as UTF-8")
-    return text.replace("\r\n", "\n").replace("\r", "\n"), None
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            return fh.read() if stat.S_ISREG(os.fstat(fh.fileno()).st_mode) else _not_regular(path, display)
+        except OSError as e:
+            raise SeqcError(f"{display}: cannot be read ({e.strerror})") from None
+
+
+def _not_regular(path: Path, display: str) -> Diagnostic:
+    return _file_error(display, 1, 1, f"`{path.name}` is not a regular file (a FIFO, socket or device); not read",
+                       "a .seq file is a regular UTF-8 text file")
+
+
+def _position(before: bytes) -> tuple[int, int]:
+    """1-based line and column just after `before`, counting lines as `read_source`'s text does."""
+    before = before.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    line = before.count(b"\n") + 1
+    return line, len(before.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")) + 1
+
+
+def _file_error(display: str, line: int, col: int, message: str, help_text: str) -> Diagnostic:
+    return Diagnostic("SEQ001", Severity.ERROR, message, Span(display, line, col, line, col + 1), help_text)
 
 
 def load(source: ProjectSource) -> LoadedProject:
@@ -136,7 +191,7 @@ def load(source: ProjectSource) -> LoadedProject:
     loaded = LoadedProject(ir.Project(source.display, ()))
     for name in source.files:
         display = _join(source.display, name)
-        text, problem = read_source(source.root / name, display)
+        text, problem = read_source(source.root / name, display, root=source.root)
         if problem is not None:
             loaded.diagnostics.append(problem)
             continue
