@@ -27,8 +27,8 @@ def write_tree(out_dir: str | os.PathLike, name: str, files: Iterable[tuple[str,
     try:
         _write_files(staging, files)
         # mkdtemp made it 0700; the output is a folder like any other, readable as the umask allows.
-        os.chmod(staging, 0o777 & ~_umask())
-        return _swap_in(staging, base / name)
+        os.chmod(staging, 0o777 & ~current_umask())
+        return swap_folder(staging, base / name)
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
         raise SeqcError(f"{base}: cannot write output ({e.strerror or e or type(e).__name__})") from None
@@ -48,7 +48,7 @@ def _write_files(staging: Path, files: Iterable[tuple[str, str | bytes]]) -> Non
             os.fsync(fh.fileno())
 
 
-def _swap_in(staging: Path, final: Path) -> Path:
+def swap_folder(staging: Path, final: Path) -> Path:
     """Rename `staging` to `final`, moving a previous `final` aside first and removing it after."""
     if not final.exists():
         os.replace(staging, final)
@@ -74,7 +74,7 @@ def _put_back(old: Path, final: Path, staging: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _umask() -> int:
+def current_umask() -> int:
     """The process umask, from /proc where Linux shows it, else by setting it and back.
 
     Setting it to read it leaves a moment in which another thread

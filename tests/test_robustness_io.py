@@ -169,3 +169,30 @@ def test_full_stdout_message():
 def test_python_dash_m_is_the_script():
     r = subprocess.run([sys.executable, "-m", "compiler", "--version"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.startswith("seqc ")
+
+
+@pytest.mark.parametrize("signal_like", [KeyboardInterrupt, OSError])
+def test_preview_folder_failing_between_the_renames_keeps_the_previous_preview(tmp_path: Path, monkeypatch,
+                                                                               signal_like):
+    from compiler.preview.sink import TreeSink
+
+    folder = tmp_path / "preview"
+    first = TreeSink(folder)
+    first.add_file("index.html", b"old")
+    first.commit()
+    second = TreeSink(folder)
+    second.add_file("index.html", b"new")
+    real_replace, calls = os.replace, []
+
+    def fail_second(src, dst):  # the old preview was moved aside; the new one does not land
+        calls.append(dst)
+        if len(calls) == 2:
+            raise signal_like()
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", fail_second)
+    with pytest.raises((KeyboardInterrupt, SeqcError)):
+        second.commit()
+    monkeypatch.undo()
+    assert (folder / "index.html").read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["preview"]

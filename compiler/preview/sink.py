@@ -19,15 +19,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from compiler.diagnostics import SeqcError
+from compiler.output import current_umask, swap_folder
 from compiler.prospects import show
 
 MARKER = ".seqc-preview"
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 class Sink:
@@ -69,7 +64,7 @@ class FileSink(Sink):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, self._tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            os.chmod(self._tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a preview is an ordinary file
+            os.chmod(self._tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; a preview is an ordinary file
         except OSError as e:
             raise SeqcError(f"{show(str(path.parent))}: cannot write output ({e.strerror or e})") from None
         self._fh = os.fdopen(fd, "wb", buffering=1 << 20)
@@ -110,7 +105,7 @@ class TreeSink(Sink):
         try:
             folder.parent.mkdir(parents=True, exist_ok=True)
             self.staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-            os.chmod(self.staging, 0o777 & ~_umask())  # mkdtemp makes 0700
+            os.chmod(self.staging, 0o777 & ~current_umask())  # mkdtemp makes 0700
             (self.staging / MARKER).write_text("written by seqc preview; this folder is replaced on every run\n",
                                               encoding="utf-8")
             # kept open across the run and closed by commit/abort: not a `with` block
@@ -140,16 +135,13 @@ class TreeSink(Sink):
             if self._stream is not None:
                 self._stream.close()
             check_replaceable(folder)
-            old = None
-            if folder.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
-                os.replace(folder, old / "previous")
-            os.replace(self.staging, folder)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            swap_folder(self.staging, folder)  # the previous preview is put back if the swap fails
         except OSError as e:
             self.abort()
             raise SeqcError(f"{show(str(folder))}: cannot write output ({e.strerror or e})") from None
+        except BaseException:  # Ctrl-C: no staging folder left behind either
+            self.abort()
+            raise
         return str(folder)
 
     def abort(self) -> None:
