@@ -13,7 +13,7 @@ import datetime as dt
 
 import pytest
 from conftest import snapshot_ext
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_preview_helpers import EXAMPLE, EXAMPLE_PROSPECTS, MINI, MINI_EVENTS, MINI_PROSPECTS, seqc
 
@@ -228,6 +228,9 @@ ODD_ZONES = ["UTC", "America/New_York", "America/St_Johns", "Asia/Kathmandu", "A
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(ODD_ZONES), st.dates(dt.date(2020, 1, 1), dt.date(2035, 12, 31)),
        st.integers(0, 1439), st.integers(0, 1439), st.text(min_size=1, max_size=12))
+@example("Europe/Berlin", dt.date(2024, 3, 30), 180, 180, "0")  # a window just after the spring-forward gap
+@example("America/New_York", dt.date(2024, 11, 2), 150, 200, "a")  # the day the clocks go back
+@example("Australia/Lord_Howe", dt.date(2024, 4, 6), 120, 300, "b")  # a 30-minute DST change
 def test_scheduled_instants_as_text_equal_isoformat(zone, day, a, b, email):
     """jsonl writes the instants from the day plan's precomputed text; it must be what `isoformat` gives."""
     from compiler import timing

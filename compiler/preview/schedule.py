@@ -177,12 +177,15 @@ class _Clock:
 
     @classmethod
     def of(cls, local0: dt.datetime, utc0: dt.datetime) -> _Clock | None:
-        offset = local0.isoformat()[19:]
-        if utc0.second or utc0.microsecond or len(offset) != 6:  # offsets with seconds: leave to isoformat
+        # The offset of the window, not of midnight: on a DST day they differ, and `utc0` is
+        # midnight shifted by the window's offset (see `_day_plan`).
+        seconds = round((local0.replace(tzinfo=None) - utc0.replace(tzinfo=None)).total_seconds())
+        if seconds % 60 or utc0.second or utc0.microsecond:  # offsets with seconds: leave to isoformat
             return None
+        sign, minutes = ("-" if seconds < 0 else "+"), abs(seconds) // 60
         day = utc0.date()
-        return cls(local0.date().isoformat(), offset, utc0.hour * 60 + utc0.minute,
-                   (day.isoformat(), (day + dt.timedelta(days=1)).isoformat()))
+        return cls(local0.date().isoformat(), f"{sign}{minutes // 60:02d}:{minutes % 60:02d}",
+                   utc0.hour * 60 + utc0.minute, (day.isoformat(), (day + dt.timedelta(days=1)).isoformat()))
 
     def stamps(self, minute: int) -> tuple[str, str]:
         """`isoformat(timespec="seconds")` of local midnight + `minute`, and of its UTC instant with `Z`."""
