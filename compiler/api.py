@@ -179,17 +179,44 @@ def validate_artifact(art) -> None:
     from compiler.schemas import validator
 
     if getattr(art, "format", "json") == "csv":
-        import csv
-        import io
-
-        data = list(csv.DictReader(io.StringIO(art.text)))
+        data = _csv_rows(art.text)
     else:
         data = json.loads(art.text)
-    errors = sorted(validator(art.schema).iter_errors(data), key=lambda e: list(e.path))
+    check = validator(art.schema)
+    if art.schema == "ir.schema.json":   # in pieces: a guard may nest deeper than jsonschema can recurse
+        from compiler.ir_schema import iter_errors
+
+        found = iter_errors(check, data)
+    else:
+        found = check.iter_errors(data)
+    errors = sorted(found, key=lambda e: list(e.path))
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.path) or "(root)"
         raise RuntimeError(f"{art.path} does not match {art.schema} at {where}: {first.message}")
+
+
+def _csv_rows(text: str) -> list[dict[str, str]]:
+    """The rows of a CSV artifact as objects, however long a cell (a long guard's text is one cell).
+
+    The csv module refuses fields over its limit (131 072 characters by default); the limit is
+    process-wide, so it is raised for this read only.
+    """
+    import csv
+    import io
+
+    before = csv.field_size_limit()
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            break
+        except OverflowError:  # sys.maxsize does not fit a C long on some platforms (Windows)
+            limit //= 2
+    try:
+        return list(csv.DictReader(io.StringIO(text)))
+    finally:
+        csv.field_size_limit(before)
 
 
 def rules_text(code: str | None) -> str:

@@ -152,7 +152,7 @@ def _verify(before, formatted: str, file: str, base_dir: Path | None) -> str | N
     after = parse_text(formatted, file, base_dir=base_dir, root=base_dir)
     if any(d.code == "SEQ001" for d in after.diagnostics):
         return "the result does not parse"
-    if ir_view(before.nodes) != ir_view(after.nodes):
+    if not ir.json_equal(ir_view(before.nodes), ir_view(after.nodes)):   # `!=` recurses per level
         return "the result means something else"
     if Counter(c[2].rstrip() for c in before.comments) != Counter(c[2].rstrip() for c in after.comments):
         return "a comment would be lost"

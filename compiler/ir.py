@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Union
 
@@ -448,16 +451,152 @@ class Project:
 
 
 def to_json(node: Any, *, spans: bool = True) -> Any:
-    """A plain-JSON view of any IR node (stable key order: field order)."""
+    """A plain-JSON view of any IR node (stable key order: field order).
+
+    Iterative: a guard may nest thousands of levels deep, and a recursive walk would hit
+    the interpreter's recursion limit. Each container is made with placeholder slots (so
+    key order is field order, as a recursive build gives) and its children go on a stack
+    of (value, container, slot) to fill in later.
+    """
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(node, root, 0)]
+    while stack:
+        value, parent, slot = stack.pop()
+        parent[slot] = _json_shell(value, spans, stack)
+    return root[0]
+
+
+def _json_shell(node: Any, spans: bool, stack: list[tuple[Any, Any, Any]]) -> Any:
+    """The JSON value of `node` alone; its children are pushed on `stack` to be filled in."""
     if dataclasses.is_dataclass(node) and not isinstance(node, type):
         out: dict[str, Any] = {"kind": type(node).__name__}
-        for f in dataclasses.fields(node):
-            if not spans and (f.name == "span" or f.name.endswith("_span")):
-                continue
-            out[f.name.rstrip("_")] = to_json(getattr(node, f.name), spans=spans)
+        for name, key in _json_fields(type(node), spans):
+            value = getattr(node, name)
+            out[key] = value   # a placeholder unless a plain scalar (most fields: no trip through the stack)
+            if type(value) not in _PLAIN:
+                stack.append((value, out, key))
         return out
     if isinstance(node, (tuple, list)):
-        return [to_json(x, spans=spans) for x in node]
+        items = list(node)
+        stack.extend((x, items, i) for i, x in enumerate(node) if type(x) not in _PLAIN)
+        return items
     if isinstance(node, dt.date):
         return node.isoformat()
     return node
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # values that are their own JSON view
+_FIELD_KEYS: dict[tuple[type, bool], tuple[tuple[str, str], ...]] = {}
+
+
+def _json_fields(cls: type, spans: bool) -> tuple[tuple[str, str], ...]:
+    """(attribute, JSON key) pairs of a dataclass, cached: `dataclasses.fields` is slow per node."""
+    found = _FIELD_KEYS.get((cls, spans))
+    if found is None:
+        found = tuple((f.name, f.name.rstrip("_")) for f in dataclasses.fields(cls)
+                      if spans or not (f.name == "span" or f.name.endswith("_span")))
+        _FIELD_KEYS[(cls, spans)] = found
+    return found
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """`a == b` for plain JSON values (dicts, lists, scalars), without recursion.
+
+    Python's `==` on nested dicts recurses in C once per level and shares the recursion
+    limit, so comparing the views of two deeply nested guards raises RecursionError.
+    """
+    stack: list[tuple[Any, Any]] = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if isinstance(x, dict) or isinstance(y, dict):
+            if not (isinstance(x, dict) and isinstance(y, dict)) or x.keys() != y.keys():
+                return False
+            stack.extend((x[k], y[k]) for k in x)
+        elif isinstance(x, list) or isinstance(y, list):
+            if not (isinstance(x, list) and isinstance(y, list)) or len(x) != len(y):
+                return False
+            stack.extend(zip(x, y))
+        elif not (x is y or x == y):   # `is` first, as list equality does (NaN)
+            return False
+    return True
+
+
+def json_text(value: Any) -> str:
+    """`json.dumps(value, indent=2, ensure_ascii=False)`, byte for byte, without recursion.
+
+    The standard encoder recurses once per container when it indents, so a guard nested a
+    few hundred levels deep hits the recursion limit, and thousands take minutes (every
+    chunk is passed up through every enclosing generator). Keys must be strings, as in
+    the output of `to_json`.
+    """
+    out: list[str] = []
+    # Pending work, popped from the end: literal text (str) or a (value, level) pair to encode.
+    stack: list[str | tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        else:
+            out.append(_json_open(*item, stack))
+    return "".join(out)
+
+
+_INDENT = "  "
+
+
+def _json_open(value: Any, level: int, stack: list[str | tuple[Any, int]]) -> str:
+    """The text `value` starts with; what follows it (items, separators, the close) goes on `stack`."""
+    if isinstance(value, dict):
+        return _json_container("{", "}", [(f"{_json_key(k)}: ", v) for k, v in value.items()], level, stack)
+    if isinstance(value, (list, tuple)):
+        return _json_container("[", "]", [("", v) for v in value], level, stack)
+    return _json_scalar(value)
+
+
+def _json_container(open_: str, close: str, items: list[tuple[str, Any]], level: int,
+                    stack: list[str | tuple[Any, int]]) -> str:
+    if not items:
+        return open_ + close
+    inner = _newline(level + 1)
+    stack.append(_newline(level) + close)
+    for i in range(len(items) - 1, -1, -1):   # pushed in reverse: popped in order
+        prefix, child = items[i]
+        stack.append((child, level + 1))
+        stack.append(prefix)
+        stack.append(inner)   # not concatenated: the shared indent is not copied per line
+        if i:
+            stack.append(",")
+    return open_
+
+
+@functools.lru_cache(maxsize=None)
+def _newline(level: int) -> str:
+    # Shared: a guard nested thousands of levels deep repeats indents thousands of characters long.
+    return "\n" + _INDENT * level
+
+
+def _json_key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"keys must be str, not {type(key).__name__}")
+    return json.encoder.encode_basestring(key)
+
+
+def _json_scalar(value: Any) -> str:
+    """A leaf as json.dumps writes it (NaN and infinities as JavaScript spells them)."""
+    if isinstance(value, str):
+        return json.encoder.encode_basestring(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float.__repr__(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")

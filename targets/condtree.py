@@ -161,7 +161,20 @@ class _Builder:
         if isinstance(cond, ir.Not):
             return again(cond.operand, no, yes, known)
         if isinstance(cond, (ir.And, ir.Or)):
-            first, rest = cond.operands[0], cond.operands[1:]
+            # Operands the branch already knows the outcome of are passed over in a loop, not by a
+            # continuation each: a chain of thousands of repeated tests must not recurse per term.
+            deciding = isinstance(cond, ir.Or)   # the outcome that ends the chain: True for or
+            operands = cond.operands
+            for i, operand in enumerate(operands):
+                outcome = _settled(operand, known, sent)
+                if outcome is None:
+                    operands = operands[i:]
+                    break
+                if outcome is deciding:
+                    return (yes if deciding else no)(known)
+            else:
+                return (no if deciding else yes)(known)
+            first, rest = operands[0], operands[1:]
             if not rest:
                 return again(first, yes, no, known)
             tail = rest[0] if len(rest) == 1 else type(cond)(tuple(rest), cond.span)
@@ -174,13 +187,10 @@ class _Builder:
         ref = None
         if isinstance(cond, ir.Event) and cond.step is not None:
             ref = sent.get(cond.step)
-            if ref is None:  # that step was not sent on this branch: the event cannot have happened
-                return no(known)
-        # A test decided earlier on this branch is not asked again: prospect data does not change,
-        # and an event that happened stays happened (one that had not may still come).
+        outcome = _settled(cond, known, sent)
+        if outcome is not None:
+            return yes(known) if outcome else no(known)
         key = cond_to_text(cond)
-        if key in known:
-            return yes(known) if known[key] else no(known)
         node = Node(self.key(f"if_{lstep.name}"), track, lstep.step.day, test=cond, ref=ref, guarded=lstep,
                     skips=(getattr(yes, "sends", None) is False, getattr(no, "sends", None) is False))
         node.yes = yes({**known, key: True})
@@ -209,6 +219,32 @@ class _Builder:
             return [node]
 
         return chain(0, 0)
+
+
+def _settled(cond: ir.Cond, known: Known, sent: dict[str, Node]) -> bool | None:
+    """The outcome `_Builder.decide` reaches for `cond` without asking (no condition node), or None.
+
+    Only single tests, `in` lists and `not` of those: an `and`/`or` operand is left to `decide`,
+    so settling a chain costs its length, not its depth.
+    """
+    negated = False
+    while isinstance(cond, ir.Not):
+        cond, negated = cond.operand, not negated
+    if isinstance(cond, (ir.And, ir.Or)):
+        return None
+    if isinstance(cond, ir.In):   # `decide` asks `field == v` for each value in turn
+        outcome: bool | None = False
+        for v in cond.values:
+            outcome = _settled(ir.Compare(cond.field, "==", v, cond.span), known, sent)
+            if outcome is not False:
+                break
+    elif isinstance(cond, ir.Event) and cond.step is not None and cond.step not in sent:
+        outcome = False   # that step was not sent on this branch: the event cannot have happened
+    else:
+        # A test decided earlier on this branch is not asked again: prospect data does not change,
+        # and an event that happened stays happened (one that had not may still come).
+        outcome = known.get(cond_to_text(cond))
+    return outcome if outcome is None else outcome != negated
 
 
 class _TooBig(Exception):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from compiler import ir
 from compiler.ir_schema import IR_VERSION
 from targets.base import Artifact, CompileInput, Target
@@ -15,5 +13,5 @@ class IRTarget(Target):
 
     def emit(self, job: CompileInput) -> list[Artifact]:
         doc = {"ir_version": IR_VERSION, "project": ir.to_json(job.loaded.project)}
-        text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        text = ir.json_text(doc) + "\n"   # json.dumps(indent=2) recurses per level: guards nest deeply
         return [Artifact("project.json", text, schema="ir.schema.json")]

@@ -330,14 +330,18 @@ def _contradicts(cond: ir.Cond) -> bool:
     """A conjunction that requires X and not X, or an empty numeric range on one field."""
     if not isinstance(cond, ir.And):
         return False
+    # Operands are keyed by their source text (span-free, iterative, one pass over the
+    # guard), as schedule._conjuncts does: a deep operand costs its size, not a recursion.
+    from compiler.plan import cond_to_text
+
     pos, neg = set(), set()
     low: dict[str, float] = {}
     high: dict[str, float] = {}
     for op in cond.operands:
         if isinstance(op, ir.Not):
-            neg.add(ir.to_json(op.operand, spans=False).__repr__())
+            neg.add(cond_to_text(op.operand))
         else:
-            pos.add(ir.to_json(op, spans=False).__repr__())
+            pos.add(cond_to_text(op))
         if isinstance(op, ir.Compare) and isinstance(op.value, (int, float)):
             if op.op in (">", ">="):
                 low[op.field] = max(low.get(op.field, float("-inf")), op.value + (op.op == ">") * 1e-9)
