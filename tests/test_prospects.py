@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from compiler import ir
 from compiler import prospects as pr
 from compiler.diagnostics import SeqcError, Span
+from compiler.prospects import reading, reference
 
 DATA = Path(__file__).parent / "data"
 SPAN = Span("prospect.seq", 1, 1, 1, 2)
@@ -406,7 +407,7 @@ def test_missing_file_directory_and_permission_denied(tmp_path: Path, monkeypatc
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(pr, "open", denied, raising=False)
+    monkeypatch.setattr(reading, "open", denied, raising=False)
     with pytest.raises(SeqcError, match=r"p\.csv: permission denied$"):
         pr.read_records(path)
 
@@ -482,7 +483,7 @@ def test_json_array_error_position_survives_buffer_shifts(tmp_path: Path, monkey
                                                           chunk: int, newlines: bool) -> None:
     sep = ",\n" if newlines else ", "
     text = "[" + sep.join(['{"email": "a@x.io"}'] * 500) + sep + '{"email" 1}]'
-    monkeypatch.setattr(pr, "_CHUNK", chunk)
+    monkeypatch.setattr(reading, "_CHUNK", chunk)
     path = write(tmp_path, "p.json", text)
     with pytest.raises(SeqcError) as e:
         list(pr.read_records(path))
@@ -524,12 +525,12 @@ def test_json_array_streaming_matches_json_loads(items: list, indent: int | None
     text = json.dumps(items, indent=indent, ensure_ascii=False)
     with tempfile.TemporaryDirectory() as tmp:
         path = write(Path(tmp), "p.json", text)
-        old = pr._CHUNK
-        pr._CHUNK = chunk
+        old = reading._CHUNK
+        reading._CHUNK = chunk
         try:
             got = list(pr.read_records(path))
         finally:
-            pr._CHUNK = old
+            reading._CHUNK = old
     assert len(got) == len(items)
     for row, (item, value) in enumerate(zip(got, items), 1):
         assert item.row == row
@@ -620,7 +621,7 @@ def test_data_files() -> None:
     assert {"info", "sales", "support", "admin", "noreply", "abuse", "postmaster"} <= roles
     assert all(r == r.lower().strip() for r in roles)
     for name in ("iso3166_alpha2.txt", "gdpr_countries.txt", "role_addresses.txt"):
-        assert "Source" in (Path(pr.__file__).parent / "data" / name).read_text(encoding="utf-8")
+        assert "Source" in (reference.DATA_DIR / name).read_text(encoding="utf-8")
 
 
 def test_time_zones_reject_paths_and_come_from_tzdata() -> None:
