@@ -10,8 +10,12 @@ token. Everything semantic (references, channels, windows) is left to the rules.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
+import os
+import re
+import stat
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +30,7 @@ from compiler.suggest import did_you_mean
 from grammar import GRAMMAR_PATH
 
 MAX_ERRORS_PER_FILE = 20
+MAX_REPAIRS_PER_FILE = 4 * MAX_ERRORS_PER_FILE  # repair tries, reported errors or not
 MAX_DIGITS = 18  # past this a number is a typo; Python caps int() at 4300 digits, floats overflow
 MAX_DAY = 3650  # ten years: further is a typo, and dates past 9999 would overflow
 
@@ -70,7 +75,7 @@ class ParseContext:
     templates: dict[str, str] = field(default_factory=dict)  # display path → text
 
     syntax_errors: int = 0      # once the parser has had to repair, semantic errors are unreliable
-    muted: bool = False         # set while recovery test-feeds tokens to a copy of the parser
+    muted: bool = False         # set while recovery feeds placeholder tokens to the parser
 
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         if self.muted or (self.syntax_errors and code != "SEQ001"):
@@ -123,6 +128,39 @@ def _item_span(ctx: ParseContext, c: Any) -> Span | None:
 def _kept(children: list[Any]) -> list[Any]:
     """Children without the keyword and punctuation tokens a `!rule` keeps."""
     return [c for c in children if not isinstance(c, Token) or c.type in _KEPT_TOKEN_TYPES]
+
+
+# ---------------------------------------------------------------- reading text
+
+
+def normalize_newlines(text: str) -> str:
+    """CRLF and lone CR as LF: the file loader, fmt, editors and Jinja all count a lone CR as a line end."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class _NotRegularFile(OSError):
+    """A FIFO, device or socket where a template file was expected."""
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of `path`, refusing anything but a regular file without blocking on it.
+
+    Reading a FIFO waits for a writer and a device may never end, so the type is checked
+    before the open, and again on the open descriptor in case the path was swapped in
+    between (O_NONBLOCK keeps that open of a FIFO from waiting).
+    """
+    _require_regular(os.stat(path).st_mode)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as fh:
+        _require_regular(os.fstat(fd).st_mode)
+        return fh.read()
+
+
+def _require_regular(mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError
+    if not stat.S_ISREG(mode):
+        raise _NotRegularFile
 
 
 # ---------------------------------------------------------------- literal decoding
@@ -508,13 +546,17 @@ class IRBuilder(Transformer):
             return None, None
         display = _join_display(ctx.file, rel)
         try:
-            data = resolved.read_bytes()
+            data = _read_regular_file(resolved)
         except FileNotFoundError:
             ctx.error("SEQ101", f"template file `{rel}` not found", span,
                       help=f"create `{display}` or fix the path")
             return None, None
         except IsADirectoryError:
             ctx.error("SEQ101", f"template path `{rel}` is a folder, not a file", span)
+            return None, None
+        except _NotRegularFile:
+            ctx.error("SEQ101", f"template path `{rel}` is not a regular file (a pipe, device or socket)", span,
+                      help="point `file` at a text file inside the project")
             return None, None
         except OSError as e:
             ctx.error("SEQ101", f"template file `{rel}` cannot be read ({e.strerror})", span)
@@ -527,7 +569,7 @@ class IRBuilder(Transformer):
         if "\x00" in text:
             ctx.error("SEQ101", f"template file `{rel}` is binary, not text", span)
             return None, None
-        text = text.replace("\r\n", "\n")
+        text = normalize_newlines(text)
         ctx.templates[display] = text
         return display, text
 
@@ -764,7 +806,6 @@ def parser() -> Lark:
 
 def _cache_path() -> str | bool:
     """A per-user lark cache file; parsing still works when it cannot be written."""
-    import os
     import tempfile
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     for folder in (os.path.join(base, "seqc"), tempfile.gettempdir()):
@@ -778,7 +819,12 @@ def _cache_path() -> str | bool:
 
 
 def parse_text(text: str, file: str, *, base_dir: Path | None = None, root: Path | None = None) -> ParsedFile:
-    """Parse one `.seq` source into top-level IR nodes plus diagnostics (never raises)."""
+    """Parse one `.seq` source into top-level IR nodes plus diagnostics (never raises).
+
+    CRLF and lone CR line ends count as LF, as they do for the file loader and fmt, so
+    every span's line number means the same line wherever the text came from.
+    """
+    text = normalize_newlines(text)
     base = base_dir or Path(".")
     ctx = ParseContext(file=file, base_dir=base, root=root or base)
     _BUILDER.ctx = ctx
@@ -811,6 +857,10 @@ class _Recovery:
     that lets the offending token be read; otherwise the token is skipped. Errors
     on a line that already has one, or right after skipped tokens, are the same
     mistake seen again and are not reported twice.
+
+    Repairs are tried on throwaway parser states (`_trial`), each costing one copy of
+    the state stack; after MAX_REPAIRS_PER_FILE tries, reported or not, bad tokens are
+    only skipped, so a file of junk costs time linear in its size.
     """
 
     _INSERT_ORDER = ("RBRACE", "LBRACE", "NAME", "STRING", "NUMBER", "RPAR", "CHANNEL", "TIME_RANGE")
@@ -820,12 +870,13 @@ class _Recovery:
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
         self.count = 0
+        self.repairs = 0
         self.last_end: int | None = None
         self.lines: set[int] = set()
 
     def __call__(self, e: UnexpectedInput) -> bool:
-        # Recovery feeds tokens (to copies and to the parser): the transformer callbacks
-        # that run meanwhile describe placeholders, so what they report is dropped.
+        # Recovery feeds tokens to the parser: the transformer callbacks that run
+        # meanwhile describe placeholders, so what they report is dropped.
         self.ctx.muted = True
         try:
             self.record(e)
@@ -833,39 +884,29 @@ class _Recovery:
                 return False
             if self.count >= MAX_ERRORS_PER_FILE:
                 return False
-            if isinstance(e, UnexpectedToken):
+            if isinstance(e, UnexpectedToken) and self.repairs < MAX_REPAIRS_PER_FILE:
+                self.repairs += 1
                 self._try_insert(e)
             return True
         finally:
             self.ctx.muted = False
 
     def _try_insert(self, e: UnexpectedToken) -> None:
-        ip = e.interactive_parser
-        try:
-            accepted = ip.accepts()
-        except Exception:  # noqa: BLE001 - no repair, the token is skipped
-            return
-        tok = e.token
+        ip, tok = e.interactive_parser, e.token
         for kind in self._INSERT_ORDER:
-            if kind not in accepted:
-                continue
             filler = Token(kind, self._PLACEHOLDER[kind], tok.start_pos, tok.line, tok.column,
                            tok.line, tok.column, tok.start_pos)
-            trial = ip.copy()
-            try:
-                trial.feed_token(filler)
-                # The token was lexed for the state before the repair; read it again.
-                retyped = _retype(tok, trial.accepts())
-            except UnexpectedInput:
-                continue
+            after = _trial(ip.parser_state, filler)
+            # The token was lexed for the state before the repair; read it again.
+            retyped = _retype(tok, after) if after is not None else None
             if retyped is None:
                 continue
-            try:
+            try:  # the trials say both are shifted; only now do the real callbacks run
                 ip.feed_token(filler)
                 ip.feed_token(retyped)
-                return
             except UnexpectedInput:
-                continue
+                pass
+            return
 
     def record(self, e: UnexpectedInput) -> None:
         pos = getattr(e, "pos_in_stream", None)
@@ -886,19 +927,46 @@ class _Recovery:
         self.ctx.diagnostics.append(syntax_diagnostic(e, self.ctx.file))
 
 
-def _retype(tok: Token, accepted: set[str]) -> Token | None:
-    """`tok` as a token of one of the `accepted` terminals whose pattern matches its text."""
-    import re
-    for term in _terminals_by_priority():
-        if term.name in accepted and term.name not in _KeepErrorTerminals.always_accept[:3]:
-            if re.fullmatch(term.pattern.to_regexp(), str(tok)):
-                return Token.new_borrow_pos(term.name, str(tok), tok)
+def _trial(state: Any, token: Token) -> Any | None:
+    """A throwaway copy of lark's ParserState after shifting `token`, or None if it is refused.
+
+    lark's own copies deep-copy the value stack (the IR built so far), which made recovery
+    quadratic. A trial needs only the state stack: it gets its own copy of that, an empty
+    value stack and no callbacks, so no transformer code runs and nothing of the real parse
+    can be changed by it.
+    """
+    conf = copy.copy(state.parse_conf)
+    conf.callbacks = {}
+    trial = type(state)(conf, state.lexer, list(state.state_stack), [])
+    try:
+        trial.feed_token(token, token.type == "$END")
+    except UnexpectedToken:
+        return None
+    return trial
+
+
+def _accepts(state: Any) -> set[str]:
+    """The terminals `state` can shift next: lark's `accepts()`, with cheap trials."""
+    return {t for t in state.parse_conf.states[state.position]
+            if t.isupper() and _trial(state, Token(t, "")) is not None}
+
+
+def _retype(tok: Token, state: Any) -> Token | None:
+    """`tok` as the first terminal (by priority) that matches its text and `state` can shift."""
+    for name, pattern in _retype_candidates():
+        if pattern.fullmatch(str(tok)):
+            retyped = Token.new_borrow_pos(name, str(tok), tok)
+            if _trial(state, retyped) is not None:
+                return retyped
     return None
 
 
 @functools.cache
-def _terminals_by_priority() -> tuple:
-    return tuple(sorted(parser().terminals, key=lambda t: -t.priority))
+def _retype_candidates() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """(name, compiled pattern) of the terminals a token may be re-read as, by priority."""
+    error_terminals = _KeepErrorTerminals.always_accept[:3]
+    terms = sorted(parser().terminals, key=lambda t: -t.priority)
+    return tuple((t.name, re.compile(t.pattern.to_regexp())) for t in terms if t.name not in error_terminals)
 
 
 def _only_trivia_between(e: UnexpectedInput, a: int, b: int) -> bool:
@@ -1014,7 +1082,7 @@ def _expected_names(e: UnexpectedInput) -> list[str]:
         # LALR merges look-ahead sets, so the state's raw `expected` can list tokens
         # from other contexts; `accepts()` tries each one for real.
         try:
-            raw = set(ip.accepts())
+            raw = _accepts(ip.parser_state)
         except Exception:  # noqa: BLE001 - fall back to the raw set below
             raw = set()
     raw = raw or set(getattr(e, "expected", None) or getattr(e, "allowed", None) or ())

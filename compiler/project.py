@@ -16,7 +16,7 @@ from pathlib import Path
 
 from compiler import ir
 from compiler.diagnostics import Diagnostic, SeqcError, Severity, Span
-from compiler.parse import ParsedFile, parse_text
+from compiler.parse import ParsedFile, normalize_newlines, parse_text
 
 _SKIP_DIRS = {"node_modules", "__pycache__", "site-packages"}
 _SUPPRESS = re.compile(r"#\s*seqc:\s*ignore\s+((?:SEQ\d+|[A-Z]+\d*)(?:\s*,?\s*(?:SEQ\d+))*)", re.IGNORECASE)
@@ -207,6 +207,7 @@ def load(source: ProjectSource) -> LoadedProject:
 
 def load_text(text: str, file: str = "input.seq", root: Path | None = None) -> LoadedProject:
     """A one-file project from text (tests, the language server)."""
+    text = normalize_newlines(text)  # as `read_source` does, so spans and the stored source agree
     base = root or Path(".")
     pf = parse_text(text, file, base_dir=base, root=base)
     loaded = LoadedProject(ir.Project(".", (file,)), {file: text, **pf.templates}, list(pf.diagnostics))

@@ -33,6 +33,10 @@ RuleInfo = tuple[Severity, str, str | None]
 TAB_WIDTH = 4
 MAX_SNIPPET_WIDTH = 100
 ELLIPSIS = "..."
+# A line is cut this many characters either side of the caret before it is measured: more than a
+# snippet can show unless most characters are zero-width. Tabs in a cut line count from the cut.
+_CUT_MARGIN = 2 * MAX_SNIPPET_WIDTH
+_LINE_END = re.compile(r"\r\n|\r|\n")
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 _COUNT_KEYS = {Severity.ERROR: "errors", Severity.WARNING: "warnings", Severity.INFO: "infos"}
@@ -105,12 +109,36 @@ def render_text(
     Source text, messages and paths are shown with control and other non-printable characters
     replaced, so a hostile input cannot emit terminal escape sequences.
     """
-    blocks = [_text_block(diag, sources, color) for diag in diags]
+    lines = _SourceLines(sources)
+    blocks = [_text_block(diag, lines, color) for diag in diags]
     tally = counts(diags) | {"files": len(sources) if files is None else files}
     return "\n\n".join([*blocks, summary_line(tally)]) + "\n"
 
 
-def _text_block(diag: Diagnostic, sources: Mapping[str, str], color: bool) -> str:
+class _SourceLines:
+    """The lines of each source, split once per report (not once per diagnostic)."""
+
+    def __init__(self, sources: Mapping[str, str]) -> None:
+        self.sources = sources
+        self.split: dict[str, list[str]] = {}
+
+    def line(self, file: str, number: int) -> str | None:
+        """Line `number` (1-based) of `file`, or None when there is no such line or source."""
+        lines = self.split.get(file)
+        if lines is None:
+            lines = self.split[file] = _split_lines(self.sources.get(file) or "")
+        return lines[number - 1] if 1 <= number <= len(lines) else None
+
+
+def _split_lines(text: str) -> list[str]:
+    # CRLF and a lone CR end a line too: the parser and the file loader count them so.
+    lines = _LINE_END.split(text)
+    if lines[-1] == "":
+        lines.pop()  # the end of the last line, not a line of its own
+    return lines
+
+
+def _text_block(diag: Diagnostic, sources: _SourceLines, color: bool) -> str:
     paint = _painter(color)
     sev = _ANSI_COLORS[diag.severity]
     code = paint(diag.code, "1", sev)
@@ -122,7 +150,7 @@ def _text_block(diag: Diagnostic, sources: Mapping[str, str], color: bool) -> st
     else:
         lines = [f"{_printable(span.file)}:{span.line}:{span.column}: {code} {message}"]
         gutter = len(str(span.line))
-        snippet = _snippet(span, sources.get(span.file))
+        snippet = _snippet(span, sources.line(span.file, span.line))
         if snippet is not None:
             shown, pad, carets = snippet
             bar = " " * gutter + " |"
@@ -172,37 +200,37 @@ def _cells(line: str) -> list[tuple[str, int]]:
     return cells
 
 
-def _snippet(span: Span, text: str | None) -> tuple[str, int, int] | None:
+def _snippet(span: Span, line: str | None) -> tuple[str, int, int] | None:
     """The shown source line, the caret offset within it and the caret count, or None."""
-    if not text:
+    if line is None:
         return None
-    lines = text.split("\n")  # the parser counts lines by "\n" only, so we do too
-    if text.endswith("\n"):
-        lines.pop()
-    if not 1 <= span.line <= len(lines):
-        return None
-    cells = _cells(lines[span.line - 1].removesuffix("\r"))
-    n = len(cells)
-    start = min(max(span.column, 1) - 1, n)
+    # Cells (the costly part) are made only for the part of the line a snippet can show.
+    start = min(max(span.column, 1) - 1, len(line))
+    lo, hi = max(start - _CUT_MARGIN, 0), min(start + _CUT_MARGIN, len(line))
+    cells = _cells(line[lo:hi])
+    n, start = len(cells), start - lo
     if span.end_line > span.line:
         end = n
     elif span.end_line == span.line:
-        end = min(max(span.end_column - 1, start), n)
+        end = min(max(span.end_column - 1 - lo, start), n)
     else:
         end = start
-    first, last = _window([width for _, width in cells], start)
-    lead = ELLIPSIS if first > 0 else ""
-    trail = ELLIPSIS if last < n else ""
+    first, last = _window([width for _, width in cells], start, whole=(lo, hi) == (0, len(line)))
+    lead = ELLIPSIS if first > 0 or lo > 0 else ""
+    trail = ELLIPSIS if last < n or hi < len(line) else ""
     shown = lead + "".join(glyphs for glyphs, _ in cells[first:last]) + trail
     pad = len(lead) + sum(width for _, width in cells[first:start])
     carets = sum(width for _, width in cells[start:min(end, last)])
     return shown, pad, max(carets, 1)
 
 
-def _window(widths: list[int], start: int) -> tuple[int, int]:
-    """The slice of a long line to show: it contains `start`, with some context to its left."""
+def _window(widths: list[int], start: int, whole: bool = True) -> tuple[int, int]:
+    """The slice of a long line to show: it contains `start`, with some context to its left.
+
+    `whole` is False when `widths` is only a piece of the line, which then never fits as is.
+    """
     n = len(widths)
-    if sum(widths) <= MAX_SNIPPET_WIDTH:
+    if whole and sum(widths) <= MAX_SNIPPET_WIDTH:
         return 0, n
     budget = MAX_SNIPPET_WIDTH - 2 * len(ELLIPSIS)
     first, used = start, 0

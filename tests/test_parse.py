@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from pathlib import Path
 from typing import NamedTuple
 
@@ -405,6 +406,42 @@ def test_columns_count_characters(text: str, where: tuple[int, int, int, int]):
     assert (d.span.line, d.span.column, d.span.end_line, d.span.end_column) == where
 
 
+@pytest.mark.parametrize("end", ["\r", "\r\n"], ids=["lone-cr", "crlf"])
+def test_cr_ends_a_line_as_for_files_and_fmt(end: str):
+    # A lone CR ends the comment, as the file loader and fmt (which turn it into LF) read it.
+    (d,) = parse_text(f"# note{end}more words\nsequence s {{ }}\n", "input.seq").diagnostics
+    assert (d.code, d.span.line, d.span.column) == ("SEQ001", 2, 1)
+    text = f"# a{end}sequence s {{{end}  day 0 email x {{ subject \"s\" body \"b\" }}{end}}}{end}"
+    parsed = parse_text(text, "input.seq")
+    assert parsed.diagnostics == ()
+    assert parsed.nodes[0].steps[0].span.line == 3
+    assert parsed.comments == ((1, 1, "# a", True),)
+
+
+def test_error_recovery_work_grows_linearly(monkeypatch):
+    # Each repair try copies the parser's state stack (as deep as the condition nests): the tries
+    # per file are capped, so 4x the nesting and 4x the junk cost about 4x, not 16x.
+    from compiler import parse
+
+    trial, copied = parse._trial, [0]
+
+    def counting(state, token):
+        copied[0] += len(state.state_stack) + len(state.value_stack)
+        return trial(state, token)
+
+    monkeypatch.setattr(parse, "_trial", counting)
+
+    def work(depth: int) -> int:
+        copied[0] = 0
+        guard = "(b and (b or " * depth + "b" + " @" * depth + "))" * depth   # junk where the stack is deep
+        diags = parse_text(f"sequence s {{ day 0 email a if {guard} }}", "junk.seq").diagnostics
+        assert diags and all(d.code == "SEQ001" for d in diags)
+        return copied[0]
+
+    small, big = work(100), work(400)
+    assert big <= 6 * small, (small, big)
+
+
 def test_errors_per_file_are_capped():
     text = "".join(f"sequence s{i} {{ day 0 sms x {{ }} }}\n" for i in range(30))
     diags = check_text(text, "input.seq")
@@ -504,6 +541,31 @@ def test_template_path_problems(tmp_path: Path, ref: str, message: str):
     diags = _check_dir(proj)
     assert located(diags) == [("SEQ101", 5, 15)]
     assert message in diags[0].message
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_template_swapped_for_a_fifo_after_the_check_is_refused(tmp_path: Path, monkeypatch):
+    # The type is checked again on the opened descriptor: a path swapped between the two must
+    # not block (O_NONBLOCK) nor be read.
+    from compiler import parse
+
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    regular = os.stat(__file__)
+    monkeypatch.setattr(parse.os, "stat", lambda path, *a, **k: regular)
+    outcome: list[BaseException | bytes] = []
+
+    def read() -> None:
+        try:
+            outcome.append(parse._read_regular_file(fifo))
+        except BaseException as e:  # noqa: BLE001 - handed to the test thread
+            outcome.append(e)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(5)
+    assert outcome, "reading the FIFO blocked"
+    assert isinstance(outcome[0], parse._NotRegularFile)
 
 
 def test_template_file_that_is_not_utf8(tmp_path: Path):

@@ -149,6 +149,33 @@ TEXT_CASES = [
         id="long-line-at-end-fills-from-left",
     ),
     pytest.param(
+        [diag(span=sp(1, 50_002, 1, 50_008))],
+        {F: "a" * 50_000 + " target " + "b" * 50_000 + "\n"},
+        f"{F}:1:50002: SEQ106 m\n"
+        "  |\n"
+        "1 | ..." + "a" * 30 + " target " + "b" * 56 + "...\n"
+        "  | " + " " * 34 + "^^^^^^\n"
+        "\n"
+        "1 error, 0 warnings, 0 infos in 1 file\n",
+        id="very-long-line-shows-the-same-window",
+    ),
+    pytest.param(
+        [diag(span=sp(2, 1, 2, 2)), diag(span=sp(3, 2, 3, 3))],
+        {F: "# a\rb c\r\nde\r"},
+        f"{F}:2:1: SEQ106 m\n"
+        "  |\n"
+        "2 | b c\n"
+        "  | ^\n"
+        "\n"
+        f"{F}:3:2: SEQ106 m\n"
+        "  |\n"
+        "3 | de\n"
+        "  |  ^\n"
+        "\n"
+        "2 errors, 0 warnings, 0 infos in 1 file\n",
+        id="lone-cr-ends-a-line-as-for-the-parser",
+    ),
+    pytest.param(
         [diag("SEQ302", W, "field `x` is not in the prospect file", sp(3, 1, file="prospects.csv"), help="add it")],
         {F: "x\n"},
         "prospects.csv:3:1: SEQ302 field `x` is not in the prospect file\n"

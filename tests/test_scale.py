@@ -168,16 +168,11 @@ def _stage_fmt(text):
 
 STAGES = {"parse": _stage_parse, "rules": _stage_rules, "to_json": _stage_to_json, "plan": _stage_plan,
           "ir-target": _stage_ir_target, "fmt": _stage_fmt}
-TO_JSON = ("ir.to_json recurses once per nesting level (plus a list comprehension per and/or): "
-           "RecursionError at the default limit")
+TO_JSON = ("ir.to_json is iterative, but the stage's own json.dumps recurses once per JSON container: 600 "
+           "alternating and/or levels are 1 200 containers (an And's dict and its operands list), over the default "
+           "limit of 1 000 (ir.json_text, which the ir target uses, does not recurse)")
 DEEP_BUGS = {
-    ("and-or-alternating", "rules"): "architecture._contradicts calls the recursive ir.to_json on every operand",
     ("and-or-alternating", "to_json"): TO_JSON,
-    ("and-or-alternating", "ir-target"): TO_JSON,
-    ("and-or-alternating", "fmt"): "fmt checks the IR with the recursive ir.to_json: FormatError 'nests too deeply'",
-    ("not-and-alternating", "to_json"): TO_JSON,
-    ("not-and-alternating", "ir-target"): TO_JSON,
-    ("not-and-alternating", "fmt"): "fmt checks the IR with the recursive ir.to_json: FormatError 'nests too deeply'",
 }
 
 
@@ -203,8 +198,6 @@ def run_seqc(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 def _cli_cases():
     for shape in SHAPES:
         for command in ("check", "plan", "compile"):
-            if shape == "and-or-alternating" and command == "compile":
-                continue  # schema validation is exponential in this shape: test_ir_schema_validation_is_linear
             yield pytest.param(shape, command, id=f"{shape}-{command}")
 
 
@@ -233,14 +226,7 @@ def _target_names() -> list[str]:
     return sorted(REGISTRY)
 
 
-TARGET_DEEP_BUGS = {
-    ("and-chain-5000", "replyio"): "targets.condtree.Tree.decide recurses once per operand of an and/or chain "
-                                   "(a continuation per term): RecursionError at the CLI's limit, exit 3",
-    ("or-chain-5000", "replyio"): "targets.condtree.Tree.decide recurses once per operand of an and/or chain",
-    ("or-chain-5000", "csv"): "api.validate_artifact reads the csv target's own rows back with the csv module's "
-                              "default 131 072-character field limit: a long guard is an internal error, exit 3",
-    ("and-or-alternating", "ir"): "exponential IR schema validation (test_ir_schema_validation_is_linear)",
-}
+TARGET_DEEP_BUGS: dict[tuple[str, str], str] = {}
 
 
 def _target_cases():
@@ -249,8 +235,6 @@ def _target_cases():
             reason = TARGET_DEEP_BUGS.get((shape, target))
             if reason and reason.startswith("exponential"):
                 continue   # it would not finish; the operation-count test covers it
-            if shape == "and-or-alternating" and target == "ir":
-                continue
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             yield pytest.param(shape, target, id=f"{shape}-{target}", marks=marks)
 
@@ -272,9 +256,6 @@ def test_deep_condition_through_every_target(shape: str, target: str):
         validate_artifact(art)
 
 
-@pytest.mark.xfail(strict=True, reason="the CLI's recursion limit of 10 000 only moves the cliff: ir.to_json "
-                                       "fails at ~3 000 alternating levels (exit 3); a nesting cap in the parser "
-                                       "(SEQ001) or an iterative to_json is needed")
 def test_very_deep_condition_through_the_cli(tmp_path: Path):
     (tmp_path / "a.seq").write_text(guarded("not (b and " * 3000 + "b" + ")" * 3000), encoding="utf-8")
     r = run_seqc("compile", str(tmp_path), "--target", "ir")
@@ -327,9 +308,7 @@ def test_rules_scale_linearly(projects, rule):
 def _stage_cases():
     yield pytest.param("parse", id="parse")
     yield pytest.param("to_json", id="to_json")
-    yield pytest.param("plan", id="plan", marks=pytest.mark.xfail(
-        strict=True, reason="plan._plan_track looks for overtaken steps with a scan of all earlier steps "
-                            "(`landed[:i]`) for every step"))
+    yield pytest.param("plan", id="plan")
 
 
 @pytest.mark.parametrize("stage", list(_stage_cases()))
@@ -348,9 +327,6 @@ def test_pipeline_stages_scale_linearly(projects, stage: str):
     assert big / max(small, NOISE / 16) < LINEAR, f"{stage}: {small:.3f}s for {SMALL * 4} steps, {big:.3f}s"
 
 
-@pytest.mark.xfail(strict=True, reason="parse._Recovery: every repair try and every `accepts()` deep-copies the "
-                                       "parser's whole value stack; errors that are not reported (same line) are "
-                                       "not capped: a 200-step file with 200 stray tokens copies 640 000 objects")
 def test_error_recovery_work_is_linear(monkeypatch):
     import lark.parsers.lalr_parser_state as state
 
@@ -376,11 +352,6 @@ def test_error_recovery_work_is_linear(monkeypatch):
     assert big <= LINEAR * max(small, 1000), (small, big)
 
 
-@pytest.mark.xfail(strict=True, reason="the IR schema's condition unions are `anyOf` over every node kind; "
-                                       "jsonschema validates a node against each alternative in full, so an and/or "
-                                       "guard 12 levels deep takes 2 million steps (compile --target ir hangs at "
-                                       "~30 levels). Fix in compiler/ir_schema.py: pick the alternative by `kind` "
-                                       "(if/then on the `kind` const)")
 def test_ir_schema_validation_is_linear(monkeypatch):
     from jsonschema import Draft202012Validator
 
@@ -406,11 +377,6 @@ def test_ir_schema_validation_is_linear(monkeypatch):
     assert big <= 4 * small, (small, big)
 
 
-REPORT = ("report.render_text (_snippet) splits the whole source and builds display cells for the whole line "
-          "for every diagnostic: many diagnostics on a big file, or on one long line, cost files × diagnostics")
-
-
-@pytest.mark.xfail(strict=True, reason=REPORT)
 def test_text_report_scales_with_the_number_of_diagnostics():
     from compiler import report
     from compiler.diagnostics import Diagnostic, Severity, Span
@@ -424,7 +390,6 @@ def test_text_report_scales_with_the_number_of_diagnostics():
     assert big / max(small, NOISE / 16) < LINEAR, (small, big)
 
 
-@pytest.mark.xfail(strict=True, reason=REPORT)
 def test_text_report_cost_per_diagnostic_does_not_grow_with_the_line():
     from compiler import report
     from compiler.diagnostics import Diagnostic, Severity, Span
