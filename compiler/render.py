@@ -8,7 +8,8 @@ context values, never as template source. Three layers keep a template honest:
   seqc refuses (Python internals, includes, unknown filters).
 * `check_template` turns that into SEQ301/SEQ302/SEQ305 diagnostics.
 * `render` refuses what `analyze` refused, then renders in an immutable sandbox with
-  `StrictUndefined`, a loop/call budget, a capped `range` and an output cap.
+  `StrictUndefined`, a loop/call budget, a capped `range`, a budget for the text it builds
+  (`~`, `+`, `*`, joins, padding), an output cap, and no printing of functions or iterators.
 
 A missing optional value is passed to Jinja as `Missing`, an undefined that is falsy,
 equal to `none`, passes `is none`, fails `is defined`, takes `default(…)`, compares false,
@@ -30,9 +31,10 @@ import jinja2
 from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.filters import do_join, do_wordwrap
-from jinja2.runtime import StrictUndefined, Undefined
+from jinja2.runtime import Macro, StrictUndefined, Undefined, markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing as _UNSET
+from jinja2.visitor import NodeTransformer
 
 from compiler import ir
 from compiler.diagnostics import Diagnostic, Severity, Span
@@ -74,8 +76,14 @@ _INTERNAL_ATTRIBUTES = frozenset({
     "ag_frame", "ag_code", "ag_await", "tb_frame", "tb_next", "co_code",
     "im_func", "im_self", "im_class",
 })
+#: Methods that change a list, dict or set in place (what the immutable sandbox refuses, and more).
+_MUTATING_METHODS = frozenset({
+    "append", "appendleft", "add", "clear", "difference_update", "discard", "extend", "extendleft",
+    "insert", "intersection_update", "pop", "popitem", "popleft", "remove", "reverse", "rotate",
+    "setdefault", "sort", "symmetric_difference_update", "update",
+})
 _DUNDER = re.compile(r"__\w+__")
-_STR_WIDTH_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
+_STR_WIDTH_METHODS = frozenset({"ljust", "rjust", "center", "zfill"})
 
 
 # ---------------------------------------------------------------- errors
@@ -135,6 +143,10 @@ class _Unsupported(Exception):
 
 class _NoneOutput(Exception):
     pass
+
+
+class _Unprintable(Exception):
+    """A value whose text would be Python's description of it (a function, an iterator)."""
 
 
 # ---------------------------------------------------------------- undefined and missing values
@@ -275,6 +287,54 @@ def _charge_chars(n: int) -> None:
             raise _LimitExceeded(f"template builds more than {MAX_BUILT_CHARS:,} characters of text")
 
 
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+def _text_size(value: Any) -> int:
+    """A lower bound of `len(str(value))`, found without building the text.
+
+    O(1) for text. A container is walked (each item adds at least 2 characters, so the walk
+    stops past the output cap), which costs less than building its text would. Functions and
+    iterators are refused: their text is Python's description, with a memory address.
+    """
+    if isinstance(value, str):
+        return len(value)
+    if not isinstance(value, _CONTAINERS):
+        _refuse_unprintable(value)
+        return 0
+    size, stack = 2, [value]
+    while stack:
+        items = stack.pop()
+        for item in (*items.keys(), *items.values()) if isinstance(items, dict) else items:
+            if isinstance(item, str):
+                size += len(item) + 4  # quotes, comma, space
+            elif isinstance(item, (int, float)):
+                size += 3
+            elif isinstance(item, _CONTAINERS):
+                size += 4
+                stack.append(item)
+            else:
+                _refuse_unprintable(item)
+                size += 3
+            if size > MAX_OUTPUT_CHARS:
+                return size  # already too long to print: the caller's charge refuses it
+    return size
+
+
+def _refuse_unprintable(value: Any) -> None:
+    # Numbers first: they are most of what reaches here. Undefined defines __call__ (to raise
+    # its own error when used); Jinja handles its text.
+    if isinstance(value, (int, float, Undefined)) or not (callable(value) or isinstance(value, Iterator)):
+        return
+    if isinstance(value, Iterator):
+        raise _Unprintable("an expression prints an iterator, not its items; "
+                           "add `|list` or `|join(\", \")` to print the items")
+    name = value.name if isinstance(value, Macro) else getattr(value, "__name__", type(value).__name__)
+    owner = "…." if getattr(value, "__self__", None) is not None else ""
+    raise _Unprintable(f"an expression prints the function `{name}` instead of calling it; "
+                       f"calls need parentheses: `{owner}{name}()`")
+
+
 def _loop_guard(iterable: Any) -> Any:
     """Wrapped around every `{% for %}` iterable at compile time: charges the loop to the budget."""
     try:
@@ -338,10 +398,36 @@ def _wordwrap(env: jinja2.Environment, s: Any, width: int = 79, break_long_words
 @jinja2.pass_eval_context
 def _join(eval_ctx: Any, value: Iterable[Any], d: str = "", attribute: str | int | None = None) -> str:
     items = list(value)
-    _charge_chars(len(str(d)) * max(len(items) - 1, 0))
-    result = do_join(eval_ctx, items, d, attribute)
-    _charge_chars(len(result))
-    return result
+    separators = len(str(d)) * max(len(items) - 1, 0)
+    if attribute is not None:  # the joined text is each item's attribute: measured once built
+        _charge_chars(separators)
+        result = do_join(eval_ctx, items, d, attribute)
+        _charge_chars(len(result))
+        return result
+    _charge_chars(separators + sum(_text_size(item) for item in items))
+    return do_join(eval_ctx, items, d, attribute)
+
+
+@jinja2.pass_eval_context
+def _concat(eval_ctx: Any, parts: tuple[Any, ...]) -> str:
+    """`a ~ b ~ …`, rewritten to this filter at compile time: charges the text before building it."""
+    size = 0
+    for part in parts:  # a plain loop: this runs for every `~` of every render
+        size += len(part) if part.__class__ is str else _text_size(part)
+    _charge_chars(size)
+    return markup_join(parts) if eval_ctx.autoescape else str_join(parts)
+
+
+def _printing(text_filter: Any) -> Any:
+    """Wrap a filter that turns its input into text, so that a container's text is charged first."""
+
+    @functools.wraps(text_filter)
+    def charged(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if value.__class__ is not str and (size := _text_size(value)):
+            _charge_chars(size)
+        return text_filter(value, *args, **kwargs)
+
+    return charged
 
 
 def _is_none(value: Any) -> bool:
@@ -349,8 +435,16 @@ def _is_none(value: Any) -> bool:
 
 
 def _finalize(value: Any) -> Any:
+    """Every `{{ … }}` passes here: text and integers go straight through (the common cases)."""
+    cls = value.__class__
+    if cls is str or cls is int:
+        return value
     if value is None:
         raise _NoneOutput()
+    if isinstance(value, _CONTAINERS):
+        _charge_chars(_text_size(value))
+    else:
+        _refuse_unprintable(value)
     return value
 
 
@@ -360,18 +454,35 @@ _KEPT_FILTERS = (
     "map", "max", "min", "reject", "reverse", "round", "select", "sort", "string", "striptags",
     "sum", "title", "trim", "truncate", "unique", "upper", "urlencode", "wordcount",
 )
+#: Kept filters that print their input with `str` (a list of long texts prints longer still).
+_PRINTING_FILTERS = ("capitalize", "lower", "string", "striptags", "title", "trim", "upper", "urlencode", "wordcount")
 #: Removed because they reach Python internals or were used in sandbox escapes.
 _DANGEROUS_FILTERS = frozenset({"attr", "format", "xmlattr"})
 _LOOP_FILTER = "_seqc_loop"
+_CONCAT_FILTER = "_seqc_concat"
+
+
+def _charge_str_method(text: str, name: str, args: tuple[Any, ...]) -> None:
+    """Charge the str methods whose result can be much longer than the text (padding, tabs, tables)."""
+    if name == "expandtabs":  # each tab becomes up to `tabsize` spaces (8 by default)
+        tabsize = next((a for a in args if isinstance(a, int)), 8)
+        _charge_chars(len(text) + text.count("\t") * max(tabsize, 0))
+    elif name in _STR_WIDTH_METHODS:
+        for arg in args:
+            if isinstance(arg, int):
+                _charge_chars(arg)
+    elif name == "translate" and args and isinstance(args[0], Mapping):
+        longest = max((len(v) for v in args[0].values() if isinstance(v, str)), default=1)
+        _charge_chars(len(text) * longest)
 
 
 class SeqcEnvironment(ImmutableSandboxedEnvironment):
-    """The sandbox: no `str.format`, capped `*`/`**`, `%` formatting off, every call budgeted."""
+    """The sandbox: no `str.format`, `+`/`*`/`**` and text-building calls budgeted, `%` formatting off."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"+", "*", "**", "%"})
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        if attr in _INTERNAL_ATTRIBUTES:
+        if attr in _INTERNAL_ATTRIBUTES or attr in _MUTATING_METHODS:
             return False
         return super().is_safe_attribute(obj, attr, value)
 
@@ -382,15 +493,23 @@ class SeqcEnvironment(ImmutableSandboxedEnvironment):
         _charge_steps(1)
         if isinstance(obj, types.BuiltinMethodType) and isinstance(obj.__self__, str):
             name = obj.__name__
-            if name in _STR_WIDTH_METHODS:
-                for arg in (*args, *kwargs.values()):
-                    if isinstance(arg, int):
-                        _charge_chars(arg)
-            elif name == "replace" and len(args) >= 2:
+            if name == "replace" and len(args) >= 2:
                 return _replace(obj.__self__, *args)
+            if name == "join" and len(args) == 1 and not kwargs:
+                items = args[0] if isinstance(args[0], (list, tuple)) else list(args[0])  # read once
+                _charge_chars(len(obj.__self__) * max(len(items) - 1, 0)
+                              + sum(len(i) for i in items if isinstance(i, str)))
+                args = (items,)
+            else:
+                _charge_str_method(obj.__self__, name, (*args, *kwargs.values()))
         return super().call(context, obj, *args, **kwargs)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "+":
+            # O(1): text and lists are charged by length (a list's text is charged when printed).
+            if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+                _charge_chars(len(left) + len(right))
+            return left + right
         if operator == "*":
             for seq, n in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
@@ -421,9 +540,10 @@ def environment() -> SeqcEnvironment:
     env.globals.clear()
     env.globals.update(range=_range, has=_has)
     kept = {name: env.filters[name] for name in _KEPT_FILTERS}
+    kept.update({name: _printing(kept[name]) for name in _PRINTING_FILTERS})
     kept.update({
         "default": _default, "d": _default, "replace": _replace,
-        "wordwrap": _wordwrap, "join": _join, _LOOP_FILTER: _loop_guard,
+        "wordwrap": _wordwrap, "join": _join, _LOOP_FILTER: _loop_guard, _CONCAT_FILTER: _concat,
     })
     env.filters = kept
     env.tests["none"] = _is_none
@@ -439,9 +559,18 @@ class _Compiled:
     error: tuple[type[RenderError], str, int | None] | None = None
 
 
-def _guard_loops(ast: nodes.Template) -> None:
-    for loop in ast.find_all(nodes.For):
-        loop.iter = nodes.Filter(loop.iter, _LOOP_FILTER, [], [], None, None, lineno=loop.lineno)
+class _Guard(NodeTransformer):
+    """Routes loops and `~` through budgeted filters (Jinja compiles `~` to a plain join)."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        node.iter = nodes.Filter(node.iter, _LOOP_FILTER, [], [], None, None, lineno=node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        parts = nodes.Tuple(node.nodes, "load", lineno=node.lineno)
+        return nodes.Filter(parts, _CONCAT_FILTER, [], [], None, None, lineno=node.lineno)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -456,7 +585,7 @@ def _compiled(source: str) -> _Compiled:
     env = environment()
     try:
         ast = env.parse(source)
-        _guard_loops(ast)
+        _Guard().visit(ast)
         return _Compiled(env.from_string(ast))
     except TemplateSyntaxError as exc:
         return _Compiled(None, (RenderError, f"template syntax error: {_clean(exc.message)}", exc.lineno))
@@ -547,6 +676,8 @@ def _render_error(exc: BaseException, name: str, template: jinja2.Template) -> R
         return RenderLimitError(name, f"value too large ({exc})", lineno)
     if isinstance(exc, SecurityError):
         return TemplateSecurityError(name, f"template tried to reach Python internals: {exc}", lineno)
+    if isinstance(exc, _Unprintable):
+        return RenderError(name, str(exc), lineno)
     if isinstance(exc, _NoneOutput):
         return RenderError(name, "an expression has no value (`None`); give it a fallback with `default(…)`", lineno)
     if isinstance(exc, (UndefinedError, _Unsupported)):
@@ -625,6 +756,9 @@ _PRESENT_TESTS = frozenset({
     "eq", "equalto", "==", "lt", "lessthan", "<", "le", "<=", "gt", "greaterthan", ">", "ge", ">=",
 })
 _ABSENT_TESTS = frozenset({"none", "undefined"})
+#: Methods of the values prospect fields hold (text, numbers, booleans): `{{ x.upper }}` is a typo.
+_VALUE_METHODS = frozenset(name for kind in (str, int, float) for name in dir(kind)
+                           if not name.startswith("_") and callable(getattr(kind, name)))
 _UNSUPPORTED_TAGS = {nodes.Extends: "extends", nodes.Include: "include", nodes.Import: "import",
                      nodes.FromImport: "from … import"}
 
@@ -696,6 +830,37 @@ def _narrow_pair(left: nodes.Node, op: str, right: nodes.Node) -> tuple[frozense
     return _EMPTY, _EMPTY
 
 
+def _printed(node: nodes.Node) -> Iterator[nodes.Node]:
+    """The parts of an output expression whose value ends up in the text, as written."""
+    yield node
+    if isinstance(node, nodes.Concat):
+        parts: tuple[nodes.Node | None, ...] = tuple(node.nodes)
+    elif isinstance(node, nodes.CondExpr):
+        parts = (node.expr1, node.expr2)
+    elif isinstance(node, (nodes.And, nodes.Or)):
+        parts = (node.left, node.right)
+    elif isinstance(node, nodes.Filter):
+        parts = (node.node,)
+    else:
+        parts = ()
+    for part in parts:
+        if part is not None:
+            yield from _printed(part)
+
+
+def _built_text(key: nodes.Node) -> bool:
+    """A subscript key that builds text at run time: `~`, or an operator, filter or call with text
+    constants (how `x["__cla" ~ "ss__"]` hides a name from the constant check)."""
+    if isinstance(key, nodes.Concat):
+        return True
+    if isinstance(key, nodes.CondExpr):
+        return _built_text(key.expr1) or (key.expr2 is not None and _built_text(key.expr2))
+    if isinstance(key, (nodes.BinExpr, nodes.Filter, nodes.Call)):
+        return (next(key.find_all(nodes.Concat), None) is not None
+                or any(isinstance(c.value, str) for c in key.find_all(nodes.Const)))
+    return False
+
+
 def _targets(node: nodes.Node) -> set[str]:
     if isinstance(node, nodes.Name):
         return {node.name}
@@ -747,6 +912,7 @@ class _Walker:
                     continue
                 start = len(self.uses)
                 self.expr(child, scope, guards, safe=False)
+                self.uncalled(child, scope)
                 strings = tuple(c.value for c in child.find_all(nodes.Const) if isinstance(c.value, str))
                 if isinstance(child, nodes.Const) and isinstance(child.value, str):
                     strings += (child.value,)
@@ -846,7 +1012,16 @@ class _Walker:
         elif isinstance(node, nodes.Getattr):
             if node.attr.startswith("_") or node.attr in _INTERNAL_ATTRIBUTES:
                 self.internals(node.attr, node.lineno)
+            elif node.attr in _MUTATING_METHODS:
+                self.refuse("internals", node.attr, node.lineno, f"template changes a value in place (`.{node.attr}`)",
+                            "templates may not change values; build a new one instead (`items + [x]`, a filter)")
             self.expr(node.node, scope, guards, safe=False)
+        elif isinstance(node, nodes.Getitem) and _built_text(node.arg):
+            self.refuse("internals", "[", node.lineno, "subscript key built at run time from text",
+                        "use a constant key (`x[\"name\"]`) or a variable; a key spelt with `~`, `+` or a "
+                        "filter can reach Python internals")
+            for child in node.iter_child_nodes():
+                self.expr(child, scope, guards, safe=False)
         elif isinstance(node, nodes.Call) and _is_has_call(node) and "has" not in scope:
             self.expr(node.args[0], scope, guards, safe=True)
         elif isinstance(node, nodes.Mod) and isinstance(node.left, nodes.Const) and isinstance(node.left.value, str):
@@ -890,6 +1065,17 @@ class _Walker:
         for child in (*node.args, *node.kwargs, node.dyn_args, node.dyn_kwargs):
             if child is not None:
                 self.expr(child, scope, guards, safe=False)
+
+    def uncalled(self, node: nodes.Node, scope: set[str]) -> None:
+        """Refuse a printed method of a prospect value (`{{ first_name.upper }}`, a missing `()`):
+        it would print Python's description of the function, with a memory address."""
+        for printed in _printed(node):
+            if (isinstance(printed, nodes.Getattr) and printed.attr in _VALUE_METHODS
+                    and isinstance(printed.node, nodes.Name) and printed.node.name not in scope):
+                text = f"{printed.node.name}.{printed.attr}"
+                self.refuse("unsupported", text, printed.lineno,
+                            f"`{text}` prints the function, not its result; calls need parentheses: `{text}()`",
+                            f"write `{{{{ {text}() }}}}`")
 
     def unknown(self, kind: str, name: str, lineno: int, known: Mapping[str, Any]) -> None:
         public = sorted(k for k in known if not k.startswith("_") and k.isidentifier())

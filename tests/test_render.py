@@ -579,3 +579,122 @@ def test_modest_loops_still_work() -> None:
     out = render("{% for i in range(3) %}{{ loop.index }}{% if not loop.last %},{% endif %}{% endfor %}", ctx(), name="s")
     assert out == "1,2,3"
     assert render("{{ 'ab' * 3 }} {{ 2 ** 10 }} {{ 7 % 3 }}", ctx(), name="s") == "ababab 1024 1"
+
+
+# ---------------------------------------------------------------- text built with `~`, `+` and join
+
+# Each doubles (or grows) a text or list past what one render may build; before `~`, `+`,
+# `str.join`, `expandtabs` and `translate` were charged, these built gigabytes.
+BUILDING_CASES = [
+    "{% set a = company %}" + "{% set a = a ~ a %}" * 12 + "{{ a|length }}",
+    "{% set a = company %}" + "{% set a = a + a %}" * 12 + "{{ a|length }}",
+    "{% set a = company %}" + "{% set a = a.join([a, a]) %}" * 8 + "{{ a|length }}",
+    "{% set a = company %}" + "{% set a = [a, a]|join(a) %}" * 8 + "{{ a|length }}",
+    "{% set l = [company] %}" + "{% set l = l + l %}" * 30 + "{{ l|length }}",
+    "{{ (('\t' * 100000).expandtabs(1000))|length }}",
+    "{{ (company * 400).translate({97: 'b' * 100000})|length }}",
+    "{% set a = company * 400 %}{{ [a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a]|string|length }}",
+    "{% set a = company * 400 %}{{ [[a, a, a, a, a], [a, a, a, a, a]] ~ [a, a, a, a, a, a, a, a, a, a, a, a] }}",
+]
+
+
+@pytest.mark.parametrize("source", BUILDING_CASES)
+def test_text_building_is_charged_to_the_budget(source: str) -> None:
+    with pytest.raises(RenderLimitError) as err:
+        render(source, ctx(company="a" * 2000), name="grow.j2")
+    assert str(err.value).startswith("grow.j2:1: template builds")
+
+
+def test_budgeted_operators_keep_their_meaning() -> None:
+    c = ctx(title="VP")
+    assert render("{{ 'Hi ' ~ first_name ~ 1 }}|{{ first_name + '!' }}|{{ 1 + 2 }}|{{ [1] + [2] }}", c, name="s") \
+        == "Hi Ana1|Ana!|3|[1, 2]"
+    assert render("{{ ', '.join([first_name, company]) }}|{{ [first_name, title]|join('/') }}", c, name="s") \
+        == "Ana, Acme|Ana/VP"
+    assert render("{{ 'a\tb'.expandtabs(4) }}|{{ (first_name ~ company)|lower }}", c, name="s") == "a   b|anaacme"
+    assert render("{% autoescape true %}{{ '<b>' ~ first_name }}{% endautoescape %}", c, name="s") == "&lt;b&gt;Ana"
+
+
+# ---------------------------------------------------------------- values that would print Python's description
+
+
+@pytest.mark.parametrize("source", [
+    "Hi {{ first_name.upper }}",
+    "Hi {{ 'x' ~ first_name.lower }}",
+    "Hi {{ first_name.upper|trim }}",
+    "Hi {{ title.strip if title else company.strip }}",
+])
+def test_printing_a_method_of_a_field_is_seq305(source: str) -> None:
+    diags = check_template(inline(source), PROSPECT, field_label="the subject")
+    assert diags and {d.code for d in diags} == {"SEQ305"}, diags
+    assert all("calls need parentheses: `" in d.message and "()`" in d.message for d in diags)
+    with pytest.raises(RenderError, match="calls need parentheses"):
+        render(source, ctx(title="VP"), name="s")
+
+
+@pytest.mark.parametrize("source", [
+    "{% set f = first_name.upper %}{{ f }}",
+    "{% for w in [first_name] %}{{ w.upper }}{% endfor %}",
+    "{{ [first_name.upper] }}",
+    "{% macro m() %}x{% endmacro %}{{ m }}",
+    "{% set f = first_name.upper %}{{ [f]|join(',') }}",
+])
+def test_printing_a_function_is_a_render_error_without_an_address(source: str) -> None:
+    with pytest.raises(RenderError) as err:
+        render(source, ctx(), name="fn.j2")
+    assert "calls need parentheses" in str(err.value) and "0x" not in str(err.value)
+
+
+def test_printing_an_iterator_is_a_render_error() -> None:
+    with pytest.raises(RenderError, match=r"add `\|list`"):
+        render("{{ [first_name]|map('upper') }}", ctx(), name="it.j2")
+    assert render("{{ [first_name]|map('upper')|join }}", ctx(), name="it.j2") == "ANA"
+
+
+def test_calls_and_loop_attributes_are_not_refused() -> None:
+    for source in ("{{ first_name.upper() }}", "{% for r in [{'title': 'x'}] %}{{ r.title }}{% endfor %}",
+                   "{{ employees.real if employees else 0 }}", "{{ [1, 2][-1] }}{{ [1, 2][employees|int - 1] }}"):
+        assert not analyze(source).refusals, source
+
+
+# ---------------------------------------------------------------- mutation and computed keys
+
+
+@pytest.mark.parametrize("source", [
+    "{{ [].append(1) }}",
+    "{% set d = {} %}{{ d.update({'a': 1}) }}",
+    "{% set l = [1] %}{{ l.pop() }}",
+    "{% set d = {'a': 1} %}{% set f = d.clear %}{{ f() }}",
+    "{{ first_name['__cla' ~ 'ss__'] }}",
+    "{{ first_name['_' * 2 + 'class' + '_' * 2] }}",
+    "{{ first_name[('__class__'|lower)] }}",
+])
+def test_mutation_and_computed_keys_are_refused_by_check_and_render(source: str) -> None:
+    diags = check_template(from_file("Hi\n" + source), PROSPECT, field_label="the body")
+    assert diags and all(d.code == "SEQ305" and d.span.line == 2 for d in diags), diags
+    with pytest.raises(TemplateSecurityError):
+        render(source, ctx(), name="m.j2")
+
+
+def test_a_key_computed_elsewhere_is_still_refused_at_render() -> None:
+    # Check cannot follow `k` (a pragmatic limit); the sandbox refuses the name when rendering.
+    source = "{% set k = '_' * 2 ~ 'class' ~ '_' * 2 %}{{ first_name[k] }}"
+    with pytest.raises(TemplateSecurityError):
+        render(source, ctx(), name="k.j2")
+
+
+# ---------------------------------------------------------------- subjects at check time
+
+
+def test_runaway_subject_is_seq305_even_when_seq406_is_ignored(tmp_path) -> None:
+    from compiler import api
+
+    loops = "{% for i in range(1000) %}{% for j in range(1000) %}x{% endfor %}{% endfor %}"
+    (tmp_path / "a.seq").write_text(
+        "prospect {\n  email: email required\n  first_name: text required\n}\n"
+        'sequence s {\n  tier smb\n  day 0 email opener {\n    purpose opener\n'
+        f'    subject "{loops}"\n    body "Hi {{{{ first_name }}}} {{{{ unsubscribe_url }}}}"\n  }}\n}}\n',
+        encoding="utf-8")
+    found = [d for d in api.check_paths([str(tmp_path)], ignore=("SEQ406",)).diagnostics if d.code == "SEQ305"]
+    assert len(found) == 1 and found[0].span.line == 9, found
+    assert "subject of `opener`" in found[0].message and "100,000 loop iterations" in found[0].message

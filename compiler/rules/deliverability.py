@@ -312,6 +312,31 @@ class SpamWording(Rule):
                                     "say plainly what the email is about; drop hype, urgency and shouting")
 
 
+def rendered_subjects(ctx: RuleContext) -> list[tuple[ir.Step, str, ir.Template, object]]:
+    """(step, label, template, text or `RenderError`) for every email subject, rendered once per run
+    with a typical record: SEQ406 measures the text, SEQ305 reports subjects that hit a render limit."""
+    from compiler.render import RenderError, prospect_context, render
+
+    def build() -> list[tuple[ir.Step, str, ir.Template, object]]:
+        project = ctx.project
+        values = {**data.typical_record(project.prospect, ctx.prospects), **data.sender_builtins(project.campaign)}
+        context = prospect_context(project.prospect, values, values)
+        out: list[tuple[ir.Step, str, ir.Template, object]] = []
+        for _, step in _emails(project):
+            for label, tpl in data.labelled_templates(step, "subject"):
+                # Most subjects are text and `{{ field }}`: no need to compile them.
+                text: object = data.simple_render(tpl.source, values)
+                if text is None:
+                    try:
+                        text = render(tpl.source, context, name=f"subject of {step.name}")
+                    except RenderError as exc:
+                        text = exc
+                out.append((step, label, tpl, text))
+        return out
+
+    return ctx.memo("deliverability.rendered-subjects", build)
+
+
 class LongSubject(Rule):
     """Subject longer than 60 characters after rendering with typical data.
 
@@ -331,28 +356,17 @@ class LongSubject(Rule):
     name = "deliverability.subject-length"
 
     def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
-        from compiler.render import RenderError, prospect_context, render
-
-        project = ctx.project
-        values = {**data.typical_record(project.prospect, ctx.prospects), **data.sender_builtins(project.campaign)}
-        context = prospect_context(project.prospect, values, values)
         source = f"typical values from {ctx.prospects.file}" if ctx.prospects is not None else "sample data"
-        for _, step in _emails(project):
-            for label, tpl in data.labelled_templates(step, "subject"):
-                # Most subjects are text and `{{ field }}`: no need to compile them.
-                text = data.simple_render(tpl.source, values)
-                if text is None:
-                    try:
-                        text = render(tpl.source, context, name=f"subject of {step.name}")
-                    except RenderError:
-                        continue  # SEQ301/302/305 say why
-                text = " ".join(text.split())
-                if len(text) > SUBJECT_LIMIT:
-                    shown = text if len(text) <= 90 else text[:89] + "…"
-                    yield self.diag(f"the subject of `{step.name}`{label} is {len(text)} characters with {source}, "
-                                    f"over {SUBJECT_LIMIT}: \"{shown}\"", tpl.span,
-                                    "put the words that matter first and keep it under 60 characters "
-                                    "(about 40 shows on a phone)")
+        for step, label, tpl, text in rendered_subjects(ctx):
+            if not isinstance(text, str):
+                continue  # SEQ301/302/305 say why
+            text = " ".join(text.split())
+            if len(text) > SUBJECT_LIMIT:
+                shown = text if len(text) <= 90 else text[:89] + "…"
+                yield self.diag(f"the subject of `{step.name}`{label} is {len(text)} characters with {source}, "
+                                f"over {SUBJECT_LIMIT}: \"{shown}\"", tpl.span,
+                                "put the words that matter first and keep it under 60 characters "
+                                "(about 40 shows on a phone)")
 
 
 class OpenerLinks(Rule):

@@ -97,6 +97,27 @@ class TemplateSyntax(_TemplateRule):
     severity = Severity.ERROR
     name = "personalization.template-syntax"
 
+    def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
+        yield from super().check(ctx)
+        yield from _runaway_subjects(ctx)
+
+
+def _runaway_subjects(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """Subjects that stop at a render limit with typical values: they would fail for every prospect.
+
+    Bodies are only rendered by `preview`/`compile`; subjects are already rendered at check
+    time for SEQ406, so their limit errors cost nothing more to report here.
+    """
+    from compiler.render import RenderLimitError, template_span
+    from compiler.rules.deliverability import rendered_subjects
+
+    for step, label, tpl, result in rendered_subjects(ctx):
+        if isinstance(result, RenderLimitError):
+            yield Diagnostic("SEQ305", Severity.ERROR,
+                             f"the subject of `{step.name}`{label} cannot be rendered: {result.message}",
+                             template_span(tpl, result.lineno or 1),
+                             "remove the loop or the text-building that runs away; a subject is one short line")
+
 
 class ChannelNeedsField(Rule):
     """Channel needs a field the prospect block lacks or leaves optional without a guard.
