@@ -36,7 +36,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing as _UNSET
 from jinja2.visitor import NodeTransformer
 
-from compiler import ir
+from compiler import ir, template_scan
 from compiler.diagnostics import Diagnostic, Severity, Span
 
 __all__ = [
@@ -1170,8 +1170,49 @@ def analyze(source: str) -> TemplateInfo:
     """Static facts about a template, read from its Jinja AST (cached by source).
 
     Never raises for bad input: a template that does not parse gives a `TemplateInfo`
-    whose `syntax_error` is set and whose other fields are empty.
+    whose `syntax_error` is set and whose other fields are empty. Templates that are only
+    text and `{{ name }}` / `{{ name | default("…") }}` values are read without Jinja's parser
+    (`template_scan`), with the same result; tests compare the two on generated templates.
     """
+    pieces = template_scan.scan(source)
+    if pieces is not None:
+        info = _analyze_pieces(pieces)
+        if info is not None:
+            return info
+    return _analyze_ast(source)
+
+
+def _analyze_pieces(pieces: list[str | template_scan.Value]) -> TemplateInfo | None:
+    """`_analyze_ast`'s answer for a scanned template, or None when a value needs the walker's
+    judgement (a reserved, global or underscore name, a fallback that spells a dunder)."""
+    items: list[_Text | _Value] = []
+    uses: list[VarUse] = []
+    words: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            items.append(_Text(piece, False))
+            words.append(piece)
+            continue
+        name, fallback = piece.name, piece.fallback
+        if name in RESERVED_NAMES or name in _GLOBALS or name.startswith("_") or (
+                fallback is not None and _DUNDER.search(fallback)):
+            return None
+        uses.append(VarUse(name, piece.lineno, fallback is not None))
+        items.append(_Value(frozenset((name,)), () if fallback is None else (fallback,), False))
+        words.append("X")
+    texts = [i.data for i in items if isinstance(i, _Text)] + [s for i in items if isinstance(i, _Value)
+                                                               for s in i.strings]
+    return TemplateInfo(
+        variables=tuple(uses),
+        link_targets=_links(items),
+        has_image=any(_IMG.search(t) for t in texts),
+        word_count=_count_words("".join(words)),
+        first_line_variables=_first_line_names(items),
+    )
+
+
+def _analyze_ast(source: str) -> TemplateInfo:
+    """`analyze` through Jinja's parser and the walker (any template)."""
     env = environment()
     try:
         ast = env.parse(source)
