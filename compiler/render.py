@@ -557,6 +557,16 @@ def environment() -> SeqcEnvironment:
 class _Compiled:
     template: jinja2.Template | None
     error: tuple[type[RenderError], str, int | None] | None = None
+    # No loops, macros, assignments, blocks or scope changes: the output is made of a bounded
+    # number of pieces (so it can be joined, then measured) and the render writes nothing into
+    # its context (so one context serves every such template of a prospect).
+    plain: bool = False
+
+
+#: Statements that repeat output, call back into the template or write to the render context.
+_STATEFUL_NODES = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.Assign, nodes.AssignBlock, nodes.With,
+                   nodes.FilterBlock, nodes.Block, nodes.Scope, nodes.ScopedEvalContextModifier,
+                   nodes.EvalContextModifier, nodes.Import, nodes.FromImport, nodes.Include, nodes.Extends)
 
 
 class _Guard(NodeTransformer):
@@ -586,7 +596,8 @@ def _compiled(source: str) -> _Compiled:
     try:
         ast = env.parse(source)
         _Guard().visit(ast)
-        return _Compiled(env.from_string(ast))
+        plain = next(ast.find_all(_STATEFUL_NODES), None) is None
+        return _Compiled(env.from_string(ast), plain=plain)
     except TemplateSyntaxError as exc:
         return _Compiled(None, (RenderError, f"template syntax error: {_clean(exc.message)}", exc.lineno))
     except RecursionError:
@@ -601,11 +612,12 @@ class SharedContext:
     render skips copying globals and context into a new dict. Read-only once made.
     """
 
-    __slots__ = ("values", "parent")
+    __slots__ = ("values", "parent", "plain_context")
 
     def __init__(self, values: RenderContext, parent: dict[str, Any]) -> None:
         self.values = values
         self.parent = parent
+        self.plain_context: Any = None  # the Jinja context shared by this prospect's plain templates
 
 
 @functools.cache
@@ -639,12 +651,16 @@ def render(source: str, context: Mapping[str, Any] | SharedContext, *, name: str
         context if isinstance(context, RenderContext) else _normalise(context))  # type: ignore[arg-type]
     token = _BUDGET.set(_Budget())
     try:
+        if shared is not None and compiled.plain:
+            ctx = shared.plain_context
+            if ctx is None:
+                ctx = shared.plain_context = _context(template, shared)
+            text = "".join(template.root_render_func(ctx))  # a bounded number of pieces, each charged
+            if len(text) > MAX_OUTPUT_CHARS:
+                raise _LimitExceeded(f"output is longer than {MAX_OUTPUT_CHARS:,} characters")
+            return text
         if shared is not None:
-            # What `template.new_context(values)` builds, without copying globals and values again:
-            # the parent is only read while rendering (template assignments go to `ctx.vars`).
-            ctx = template.environment.context_class(template.environment, shared.parent, template.name,
-                                                     template.blocks)
-            ctx.globals_keys = _globals_keys()  # type: ignore[assignment]
+            ctx = _context(template, shared)
         else:
             ctx = template.new_context(values)
         parts: list[str] = []
@@ -659,6 +675,14 @@ def render(source: str, context: Mapping[str, Any] | SharedContext, *, name: str
     finally:
         _BUDGET.reset(token)
     return "".join(parts)
+
+
+def _context(template: jinja2.Template, shared: SharedContext) -> Any:
+    """What `template.new_context(values)` builds, without copying globals and values again:
+    the parent is only read while rendering (template assignments go to `ctx.vars`)."""
+    ctx = template.environment.context_class(template.environment, shared.parent, template.name, template.blocks)
+    ctx.globals_keys = _globals_keys()
+    return ctx
 
 
 def _render_error(exc: BaseException, name: str, template: jinja2.Template) -> RenderError:

@@ -19,6 +19,7 @@ CONTEXTS = [
     {"first_name": "  ", "company": "", "title": "VP", "n": 0},
     RenderContext(first_name="Zoë", company=Missing("company"), title="CEO", n=2),
     {"first_name": "Ann", "range": "shadowed", "has": "also", "n": 1},  # values win over globals, as before
+    {"first_name": "x" * 600_000, "company": "y" * 600_000, "title": "t", "n": 1},  # output over the limit
 ]
 
 TEMPLATES = [
@@ -28,6 +29,10 @@ TEMPLATES = [
     "{{ range }}{{ has }}",
     "{% for i in range(n) %}{{ loop.index }}{% endfor %}",
     "{{ first_name }}",
+    "{{ first_name }}{{ nope }}",  # fails halfway: the next template's shared context is untouched
+    "{{ first_name }} {{ company }}",
+    "{{ (first_name ~ 'y') * 2000000 }}",
+    "{{ first_name ~ company }}",
     "{{ nope }}",
     "{{ first_name.__class__ }}",
     "{% for i in range(5000) %}x{% endfor %}",
