@@ -34,8 +34,8 @@ from compiler.prospects import Counts, Record, RecordError, load_prospects, show
 
 BATCH = 128
 
-# (row, email, routed, error, stream text, files)
-Result = tuple[int, str, bool, "str | None", str, list]
+# (row, email, routed, error, stream text (UTF-8 bytes from a worker process), files)
+Result = tuple[int, str, bool, "str | None", "str | bytes", list]
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,11 @@ def process(worker: tuple[Previewer, Format], batch: list[tuple[Record, dt.date]
 
 
 def _work(batch: list[tuple[Record, dt.date]]) -> list[Result]:
+    """In a worker process: the batch's results with the stream text already UTF-8 (the main process
+    writes bytes as they come, and pickling bytes is a copy where a str is encoded and decoded)."""
     assert _WORKER is not None
-    return process(_WORKER, batch)
+    return [(row, email, routed, error, stream.encode("utf-8"), files)
+            for row, email, routed, error, stream, files in process(_WORKER, batch)]
 
 
 # ---------------------------------------------------------------- reading
@@ -165,8 +168,15 @@ def _results(reader: Reader, job: Job, worker: tuple[Previewer, Format], jobs: i
         for batch, errors in reader.batches():
             yield from zip(errors, process(worker, batch))
         return
-    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    with ctx.Pool(processes=jobs, initializer=_init_worker, initargs=(job,)) as pool:
+    global _WORKER
+    if sys.platform.startswith("linux"):
+        # forked workers inherit the previewer this process already built (no second load of
+        # the project and its templates in each worker)
+        _WORKER = worker
+        pool_of = multiprocessing.get_context("fork").Pool(processes=jobs)
+    else:
+        pool_of = multiprocessing.get_context("spawn").Pool(processes=jobs, initializer=_init_worker, initargs=(job,))
+    with pool_of as pool:
         window: collections.deque = collections.deque()
         for batch, errors in reader.batches():
             window.append((errors, pool.apply_async(_work, (batch,))))

@@ -28,7 +28,7 @@ MARKER = ".seqc-preview"
 class Sink:
     """Base: a main text stream and, for folders, files."""
 
-    def write(self, text: str) -> None:
+    def write(self, text: str | bytes) -> None:
         raise NotImplementedError
 
     def add_file(self, rel: str, data: bytes) -> None:
@@ -48,9 +48,9 @@ class StreamSink(Sink):
     def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
 
-    def write(self, text: str) -> None:
+    def write(self, text: str | bytes) -> None:
         if text:
-            self.stream.write(text.encode("utf-8"))
+            self.stream.write(text.encode("utf-8") if isinstance(text, str) else text)
 
     def commit(self) -> None:
         self.stream.flush()
@@ -69,9 +69,9 @@ class FileSink(Sink):
             raise SeqcError(f"{show(str(path.parent))}: cannot write output ({e.strerror or e})") from None
         self._fh = os.fdopen(fd, "wb", buffering=1 << 20)
 
-    def write(self, text: str) -> None:
+    def write(self, text: str | bytes) -> None:
         if text:
-            self._fh.write(text.encode("utf-8"))
+            self._fh.write(text.encode("utf-8") if isinstance(text, str) else text)
 
     def commit(self) -> str:
         try:
@@ -114,9 +114,9 @@ class TreeSink(Sink):
             raise SeqcError(f"{show(str(folder))}: cannot write output ({e.strerror or e})") from None
         self._dirs: set[str] = set()
 
-    def write(self, text: str) -> None:
+    def write(self, text: str | bytes) -> None:
         if text and self._stream is not None:
-            self._stream.write(text.encode("utf-8"))
+            self._stream.write(text.encode("utf-8") if isinstance(text, str) else text)
 
     def add_file(self, rel: str, data: bytes) -> None:
         parts = rel.split("/")
