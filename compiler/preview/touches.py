@@ -190,23 +190,26 @@ class _Renderer:
         number = 0
         for slot in slots:
             step = slot.info.step
-            fields: dict[str, Any] = {}
+            variant = branch = subject = body = None
+            thread: tuple[str, ...] = ()
+            position = 0
             if slot.status in OUTPUT_STATUSES:
-                fields = self.content(step, slot)
+                variant, branch, subject, body = self.content(step, slot)
                 if step.channel == "email":
                     number += 1
-                    fields["number"] = number
-                    fields["thread"] = self.thread_chain(step)
-                    if fields.get("subject") is None:
-                        fields["subject"] = self.reply_subject(step)
-            out.append(PreviewTouch(
-                track=slot.info.track, step=step.name, channel=step.channel, day=step.day,
-                local=slot.landing.local, utc=slot.landing.utc, status=slot.status, guard=slot.guard,
-                reason=slot.reason, purpose=step.purpose, action=step.action, stamps=slot.stamps, **fields,
-            ))
+                    position = number
+                    thread = self.thread_chain(step)
+                    if subject is None:
+                        subject = self.reply_subject(step)
+            landing = slot.landing
+            # positional, in PreviewTouch's field order: a touch is built millions of times
+            out.append(PreviewTouch(slot.info.track, step.name, step.channel, step.day, landing.local, landing.utc,
+                                    slot.status, slot.guard, slot.reason, step.purpose, step.action, variant,
+                                    branch, subject, body, thread, position, slot.stamps))
         return tuple(out)
 
-    def content(self, step: ir.Step, slot: Slot | None) -> dict[str, Any]:
+    def content(self, step: ir.Step, slot: Slot | None) -> tuple[str | None, str | None, str | None, str | None]:
+        """(variant, branch label, subject, body) of a step for this prospect, rendered."""
         variant = choose_variant(step, self.email) if step.variants else None
         branch_index = -1
         if step.branches:
@@ -228,7 +231,7 @@ class _Renderer:
             else:
                 body = text
         self.subjects[step.name] = subject
-        return {"variant": key[1], "branch": branch_label, "subject": subject, "body": body}
+        return key[1], branch_label, subject, body
 
     def thread_chain(self, step: ir.Step) -> tuple[str, ...]:
         """The steps this email replies to, the thread's first message first."""
