@@ -430,6 +430,18 @@ def _printing(text_filter: Any) -> Any:
     return charged
 
 
+def _sum_numbers(jinja_sum: Any) -> Any:
+    """Jinja's `sum` for numbers only: with a list or text `start` it adds sequences one by one,
+    copying the growing result each time (quadratic, outside the budget)."""
+
+    @jinja2.pass_environment
+    def _sum(env: Any, iterable: Any, attribute: Any = None, start: Any = 0) -> Any:
+        if isinstance(start, bool) or not isinstance(start, (int, float)):
+            raise _Unsupported("`sum` adds numbers; join text with `join` or `~`")
+        return jinja_sum(env, iterable, attribute, start)
+    return _sum
+
+
 def _is_none(value: Any) -> bool:
     return value is None or isinstance(value, Missing)
 
@@ -542,7 +554,7 @@ def environment() -> SeqcEnvironment:
     kept = {name: env.filters[name] for name in _KEPT_FILTERS}
     kept.update({name: _printing(kept[name]) for name in _PRINTING_FILTERS})
     kept.update({
-        "default": _default, "d": _default, "replace": _replace,
+        "default": _default, "d": _default, "replace": _replace, "sum": _sum_numbers(env.filters["sum"]),
         "wordwrap": _wordwrap, "join": _join, _LOOP_FILTER: _loop_guard, _CONCAT_FILTER: _concat,
     })
     env.filters = kept

@@ -698,3 +698,22 @@ def test_runaway_subject_is_seq305_even_when_seq406_is_ignored(tmp_path) -> None
     found = [d for d in api.check_paths([str(tmp_path)], ignore=("SEQ406",)).diagnostics if d.code == "SEQ305"]
     assert len(found) == 1 and found[0].span.line == 9, found
     assert "subject of `opener`" in found[0].message and "100,000 loop iterations" in found[0].message
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ("{{ [1, 2, 3]|sum }}", "6"),
+    ("{{ [1.5, 2]|sum(start=1) }}", "4.5"),
+    ("{{ [{'n': 2}, {'n': 3}]|sum(attribute='n') }}", "5"),
+])
+def test_sum_adds_numbers(template, expected):
+    assert R.render(template, {}, name="t") == expected
+
+
+@pytest.mark.parametrize("template", [
+    "{{ ([[1]] * 1000)|sum(start=[]) }}",  # adding lists one by one copies the growing result: quadratic
+    "{{ ['a', 'b']|sum(start='') }}",
+    "{{ [1]|sum(start=true) }}",
+])
+def test_sum_refuses_anything_but_numbers(template):
+    with pytest.raises(R.RenderError, match="`sum` adds numbers"):
+        R.render(template, {}, name="t")
