@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import errno
 import functools
 import os
 import re
@@ -538,7 +539,13 @@ class IRBuilder(Transformer):
         try:
             resolved = target.resolve()
             root = ctx.root.resolve()
-        except (OSError, RuntimeError, ValueError):  # ValueError: a NUL in the path
+        except (OSError, RuntimeError) as e:  # Python 3.11 raises RuntimeError for a loop, 3.13 ELOOP
+            if isinstance(e, RuntimeError) or e.errno == errno.ELOOP:
+                ctx.error("SEQ101", f"template path `{rel}` is a loop of symbolic links", span,
+                          help="point the link at a template file inside the project")
+                return None, None
+            resolved, root = None, None
+        except ValueError:  # a NUL in the path
             resolved, root = None, None
         if resolved is None or not resolved.is_relative_to(root):
             ctx.error("SEQ101", f"template path `{rel}` leaves the project folder", span,

@@ -912,3 +912,10 @@ def test_interrupted_preview_leaves_previous_or_new_output_never_a_mix(preview_s
         assert _tree(out) in (None, old, new), f"attempt {attempt}: a mix of old and new preview files"
         if sig == signal.SIGINT:
             assert "Traceback" not in stderr, stderr
+
+
+def test_template_symlink_loop_is_named_as_a_loop(hostile_tree: Path):
+    proj = step_project(hostile_tree / "proj", 'file "templates/loop1"')
+    errors = [d for d in diagnostics(proj) if d.code == "SEQ101"]
+    assert [(e.span.line, e.message) for e in errors] == [
+        (BODY_LINE, "template path `templates/loop1` is a loop of symbolic links")]
