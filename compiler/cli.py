@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -289,7 +288,7 @@ def _origin(e: BaseException) -> str:
         tb = tb.tb_next
     if last is None:
         return ""
-    return f" at {Path(last.tb_frame.f_code.co_filename).name}:{last.tb_lineno}"
+    return f" at {os.path.basename(last.tb_frame.f_code.co_filename)}:{last.tb_lineno}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:  # pathlib costs ~3 ms of every start; only `seqc fmt` needs it
+    from pathlib import Path
 
 OK, CHANGES, USAGE, INTERNAL = 0, 1, 2, 3
 
@@ -94,6 +97,8 @@ def collect_files(paths: list[str]) -> tuple[list[tuple[Path, str]], list[str]]:
     Folders are walked in sorted order, skipping hidden folders and files. Returns the
     `(path, display path)` pairs, each file once, and the paths that do not exist.
     """
+    from pathlib import Path
+
     files: list[tuple[Path, str]] = []
     missing: list[str] = []
     seen: set[Path] = set()
