@@ -37,21 +37,8 @@ from compiler.rules import ALL_RULES, CatalogEntry, RuleContext, cadence  # noqa
 from compiler.rules import data  # noqa: E402
 from compiler.rules.data import load_sample  # noqa: E402
 
-PROSPECT = """\
-prospect {
-  email:            email     required
-  first_name:       text      required
-  company:          text      required
-  title:            text
-  timezone:         timezone
-  country:          country
-  linkedin_url:     url
-  phone:            phone
-  employees:        int       required
-  funding_days_ago: int
-  email_status:     enum(verified, risky, invalid, unknown)
-}
-"""
+from bench.parse import PROSPECT  # noqa: E402  (the same prospect block as the parse benchmark)
+
 
 SEQUENCE = '''\
 # Track {i}: generated for bench/check.py.

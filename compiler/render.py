@@ -1236,13 +1236,19 @@ def _analyze_pieces(pieces: list[str | template_scan.Value]) -> TemplateInfo | N
         uses.append(VarUse(name, piece.lineno, fallback is not None))
         items.append(_Value(frozenset((name,)), () if fallback is None else (fallback,), False))
         words.append("X")
+    return _info(items, uses, [], _count_words("".join(words)))
+
+
+def _info(items: list[_Text | _Value], uses: list[VarUse], refusals: list[Refusal], word_count: int) -> TemplateInfo:
+    """The `TemplateInfo` of a template read into output items, variable reads and refusals."""
     texts = [i.data for i in items if isinstance(i, _Text)] + [s for i in items if isinstance(i, _Value)
                                                                for s in i.strings]
     return TemplateInfo(
         variables=tuple(uses),
+        refusals=tuple(refusals),
         link_targets=_links(items),
         has_image=any(_IMG.search(t) for t in texts),
-        word_count=_count_words("".join(words)),
+        word_count=word_count,
         first_line_variables=_first_line_names(items),
     )
 
@@ -1277,16 +1283,7 @@ def _analyze_ast(source: str) -> TemplateInfo:
         return TemplateInfo(syntax_error=TemplateSyntax(1, "template nests too deeply"))
     if compile_error is not None and not walker.refusals:
         return TemplateInfo(syntax_error=TemplateSyntax(compile_error.lineno or 1, _clean(compile_error.message)))
-    texts = [i.data for i in walker.items if isinstance(i, _Text)]
-    texts += [s for i in walker.items if isinstance(i, _Value) for s in i.strings]
-    return TemplateInfo(
-        variables=tuple(walker.uses),
-        refusals=tuple(walker.refusals),
-        link_targets=_links(walker.items),
-        has_image=any(_IMG.search(t) for t in texts),
-        word_count=word_count,
-        first_line_variables=_first_line_names(walker.items),
-    )
+    return _info(walker.items, walker.uses, walker.refusals, word_count)
 
 
 # ---------------------------------------------------------------- checks

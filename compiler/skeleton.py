@@ -102,7 +102,7 @@ class Fit:
             exits=tuple(e for e in cls.exits if e in caps.exits),
             variants=caps.variants.max is None or caps.variants.max >= 2,
             unsubscribe_tag=merge is None or "unsubscribe_url" in merge.builtins,
-            prospect_zone=caps.schedule.zone == "prospect" or caps.schedule.zone == "campaign",
+            prospect_zone=caps.schedule.zone in ("prospect", "campaign"),  # "campaign": split per zone
             weekdays=caps.schedule.weekdays,
             one_window=caps.schedule.windows == 1,
             channels=carried,

@@ -132,3 +132,33 @@ def week_of(start: date) -> list[date]:
 
 def day_text(d: date) -> str:
     return f"{WEEKDAYS[d.weekday()]} {d.isoformat()}"
+
+
+# ---------------------------------------------------------------- scheduler replay, shared by the three targets
+
+
+def assert_replay_equals_the_plan(target: str, sends) -> None:
+    """`sends(payload, enrolled)`, the tool's documented scheduler, lands every step of the
+    `weekly` case where `seqc plan` does, for an enrollment on each weekday; no drift warning."""
+    source, result = compile_project(CASES / "weekly", target)
+    assert not result.diagnostics and "would not land" not in warnings(result)
+    body, seq = payload(result), source.project.sequences[0]
+    for enrolled in week_of(source.project.campaign.start):
+        assert sends(body, enrolled) == plan_dates(seq, enrolled), enrolled
+
+
+def assert_drift_is_warned(target: str, sends) -> str:
+    """Where the tool's scheduler leaves the plan (the `drift` case), compile warns with both dates
+    for each enrollment weekday and names every step that moves. Returns the warnings."""
+    source, result = compile_project(CASES / "drift", target)
+    assert not result.diagnostics
+    body, seq = payload(result), source.project.sequences[0]
+    warned = warnings(result)
+    differ = set()
+    for enrolled in week_of(source.project.campaign.start):
+        for step, tool, planned in zip(seq.steps, sends(body, enrolled), plan_dates(seq, enrolled)):
+            if tool != planned:
+                differ.add(step.name)
+                assert f"enrolled {day_text(enrolled)}: plan {day_text(planned)}, {target} {day_text(tool)}" in warned
+    assert differ and all(f"`{name}`" in warned for name in differ)
+    return warned

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CASES, ROOT
+from email_tool_support import CAMPAIGN, PROSPECT
 
 from compiler import timing
 from compiler.api import validate_artifact
@@ -23,32 +24,6 @@ from compiler.project import discover, load, load_text
 from compiler.schemas import validator
 from targets import capabilities, get_target
 from targets.lemlist import CAPABILITIES, MAX_NODES, resolve
-
-PROSPECT = """
-prospect {
-  email: email required
-  first_name: text required
-  last_name: text
-  company: text required
-  title: text
-  phone: phone
-  linkedin_url: url
-  timezone: timezone
-  funding_days_ago: int
-}
-"""
-
-CAMPAIGN = """
-campaign launch {
-  start 2027-01-05
-  enroll 12 per day
-  sender {
-    from "Dana Reyes <dana@mail.example.com>"
-    mailboxes 3
-    daily_limit 30
-  }
-}
-"""
 
 # Every lemlist channel, a guard of each kind, and a path, on one tue-thu schedule for all channels.
 MULTI = """

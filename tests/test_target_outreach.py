@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from conftest import snapshot_ext
 from engagement_support import (
-    CASES, OPT_OUT, compile_project, day_text, first_open, messages, payload, plan_dates, warnings,
-    week_of, write_project,
+    CASES, OPT_OUT, assert_drift_is_warned, assert_replay_equals_the_plan, compile_project, first_open,
+    messages, payload, warnings, write_project,
 )
 
 from compiler.api import validate_artifact
@@ -204,24 +204,10 @@ def outreach_sends(plan: dict, enrolled) -> list:
 
 
 def test_replay_equals_the_plan_for_every_enrollment_weekday():
-    source, result = compile_project(CASES / "weekly", "outreach")
-    assert not result.diagnostics and "would not land" not in warnings(result)
-    plan, seq = payload(result), source.project.sequences[0]
-    for enrolled in week_of(source.project.campaign.start):
-        assert outreach_sends(plan, enrolled) == plan_dates(seq, enrolled), enrolled
+    assert_replay_equals_the_plan("outreach", outreach_sends)
 
 
 def test_where_outreach_cannot_follow_the_plan_compile_warns_with_both_dates():
-    source, result = compile_project(CASES / "drift", "outreach")
-    assert not result.diagnostics
-    plan, seq = payload(result), source.project.sequences[0]
-    warned = warnings(result)
-    differ = set()
-    for enrolled in week_of(source.project.campaign.start):
-        for step, tool, planned in zip(seq.steps, outreach_sends(plan, enrolled), plan_dates(seq, enrolled)):
-            if tool != planned:
-                differ.add(step.name)
-                assert f"enrolled {day_text(enrolled)}: plan {day_text(planned)}, outreach {day_text(tool)}" in warned
-    assert differ and all(f"`{name}`" in warned for name in differ)
+    warned = assert_drift_is_warned("outreach", outreach_sends)
     assert "`opener`" not in warned
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from conftest import snapshot_ext
 from engagement_support import (
-    CASES, OPT_OUT, add_business_days, compile_project, day_text, first_open, messages, payload, plan_dates,
-    warnings, week_of, write_project,
+    CASES, OPT_OUT, add_business_days, assert_drift_is_warned, assert_replay_equals_the_plan, compile_project,
+    first_open, messages, payload, warnings, write_project,
 )
 
 from compiler.api import validate_artifact
@@ -144,22 +144,8 @@ def salesloft_sends(body: dict, enrolled) -> list:
 
 
 def test_replay_equals_the_plan_for_every_enrollment_weekday():
-    source, result = compile_project(CASES / "weekly", "salesloft")
-    assert not result.diagnostics and "would not land" not in warnings(result)
-    body, seq = payload(result), source.project.sequences[0]
-    for enrolled in week_of(source.project.campaign.start):
-        assert salesloft_sends(body, enrolled) == plan_dates(seq, enrolled), enrolled
+    assert_replay_equals_the_plan("salesloft", salesloft_sends)
 
 
 def test_where_salesloft_cannot_follow_the_plan_compile_warns_with_both_dates():
-    source, result = compile_project(CASES / "drift", "salesloft")
-    assert not result.diagnostics
-    body, seq = payload(result), source.project.sequences[0]
-    warned = warnings(result)
-    differ = set()
-    for enrolled in week_of(source.project.campaign.start):
-        for step, tool, planned in zip(seq.steps, salesloft_sends(body, enrolled), plan_dates(seq, enrolled)):
-            if tool != planned:
-                differ.add(step.name)
-                assert f"enrolled {day_text(enrolled)}: plan {day_text(planned)}, salesloft {day_text(tool)}" in warned
-    assert differ and all(f"`{name}`" in warned for name in differ)
+    assert_drift_is_warned("salesloft", salesloft_sends)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CASES
+from email_tool_support import CAMPAIGN, PROSPECT
 
 from compiler import ir, timing
 from compiler.api import validate_artifact
@@ -21,32 +22,6 @@ from compiler.project import discover, load, load_text
 from compiler.schemas import validator
 from targets import capabilities, get_target
 from targets.smartlead import CAPABILITIES
-
-PROSPECT = """
-prospect {
-  email: email required
-  first_name: text required
-  last_name: text
-  company: text required
-  title: text
-  phone: phone
-  linkedin_url: url
-  timezone: timezone
-  funding_days_ago: int
-}
-"""
-
-CAMPAIGN = """
-campaign launch {
-  start 2027-01-05
-  enroll 12 per day
-  sender {
-    from "Dana Reyes <dana@mail.example.com>"
-    mailboxes 3
-    daily_limit 30
-  }
-}
-"""
 
 AB = """
 sequence ab "A/B" {
