@@ -192,6 +192,9 @@ def _run_main(argv: list[str] | None) -> int:
         _take_over_sigint()
         main.main(args=argv, prog_name="seqc", standalone_mode=False)
     except SystemExit as e:
+        if _reader_left():
+            _silence_stdout()
+            return ExitCode.OK
         return e.code if isinstance(e.code, int) else (0 if e.code is None else ExitCode.USAGE)
     except click.exceptions.Abort:
         _say("seqc: interrupted")
@@ -267,6 +270,23 @@ def _quietly(show) -> None:
         pass
 
 
+def _reader_left() -> bool:
+    """Did click turn a closed stdout into `exit 1`? 1 would read as "error diagnostics", so it
+    becomes 0. Click does so for any EPIPE before we see the error, and says so by wrapping
+    stdout (`_PacifyFlushWrapper`); the pipe itself must confirm its reader is gone, so a broken
+    pipe to anything else (a worker process) is never taken for it."""
+    if not type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
+        return False
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(sys.__stdout__.fileno(), 0)  # type: ignore[union-attr]
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), no real stdout
+        return False
+
+
 def _silence_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -281,6 +301,9 @@ def _one_line(text: str) -> str:
 
 
 def _origin(e: BaseException) -> str:
+    """` at FILE:LINE` of the innermost frame (an error from a worker process brings its own)."""
+    if isinstance(getattr(e, "origin", None), str):
+        return e.origin  # type: ignore[attr-defined]
     tb = e.__traceback__
     last = None
     while tb is not None:

@@ -1,21 +1,18 @@
-"""The preview pipeline: stream records, fan out to workers, write output in input order, count.
+"""The preview pipeline: stream records, preview them in runs, write output in input order, count.
 
-    prospects file ─read+validate (main)─▶ batches ─▶ workers: route, schedule, render, format
-                                                         │ (results in input order)
-    stderr: bad records, unrouted, render errors ◀───────┴─▶ sink: stdout / file / folder
+    --jobs 1:  prospects file ─read+validate─▶ runs of 128 records ─▶ Work.preview ─▶ Done
+    --jobs N:  prospects file ─slices (byte ranges)─▶ pool workers: read, validate, Work.preview ─▶ Done
+                                                                                    (in input order)
+    Done: stderr lines (bad records, unrouted, render errors) ─▶ echo;  text and files ─▶ sink
 
-Memory stays flat: the main process keeps a bounded window of batches in flight (jobs × 4),
-and every sink streams. Workers rebuild the project IR, the events file and the compiled
-templates from paths once (`_init_worker`); per record only the record itself is pickled.
-With `--jobs 1` everything runs in this process.
+Memory stays flat: runs are bounded, the pool keeps two slices per worker in flight, and
+every sink streams. See `work` for the unit of work and `pool` for the worker protocol.
 """
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import heapq
-import multiprocessing
 import os
 import sys
 import time
@@ -25,27 +22,17 @@ from pathlib import Path
 
 from compiler import ir
 from compiler.diagnostics import SeqcError
-from compiler.preview.events import EventLog
-from compiler.preview.formats import Format, RunInfo, get_format
+from compiler.preview.formats import Format, RunInfo
 from compiler.preview.model import digest
 from compiler.preview.sink import FileSink, Sink, StreamSink, TreeSink, check_replaceable
-from compiler.preview.touches import Previewer, enrollment_date
-from compiler.prospects import Counts, Record, RecordError, load_prospects, show
+from compiler.preview.touches import enrollment_date
+from compiler.preview.work import Done, Job, Work
+from compiler.prospects import Counts, Record, RecordError, show
+from compiler.prospects.fields import compile_validator
+from compiler.prospects.reading import Source, load_prospects, open_prospects, validated
 
-BATCH = 128
-
-# (row, email, routed, error, stream text (UTF-8 bytes from a worker process), files)
-Result = tuple[int, str, bool, "str | None", "str | bytes", list]
-
-
-@dataclass(frozen=True)
-class Job:
-    """Everything a worker needs to rebuild the previewer (small and picklable)."""
-
-    project_path: str
-    events_path: str | None
-    fmt: str
-    info: RunInfo
+RUN = 128  # records previewed between writes with --jobs 1
+SLICE = 512  # records per slice handed to a worker
 
 
 @dataclass
@@ -63,129 +50,92 @@ class Options:
     progress: bool = False
 
 
-# ---------------------------------------------------------------- workers
-
-_WORKER: tuple[Previewer, Format] | None = None
-
-
-def build(project: ir.Project, job: Job) -> tuple[Previewer, Format]:
-    events = EventLog.load(job.events_path, project) if job.events_path else None
-    return Previewer(project, events=events), get_format(job.fmt, job.info)
-
-
-def _init_worker(job: Job) -> None:
-    global _WORKER
-    from compiler.project import discover, load
-
-    _WORKER = build(load(discover([job.project_path])[0]).project, job)
-
-
-def process(worker: tuple[Previewer, Format], batch: list[tuple[Record, dt.date]]) -> list[Result]:
-    previewer, fmt = worker
-    out: list[Result] = []
-    for record, enrolled in batch:
-        p = previewer.preview(record, enrolled)
-        chunk = fmt.prospect(p)
-        out.append((p.row, p.email, p.routed, p.error, chunk.stream, chunk.files))
-    return out
-
-
-def _work(batch: list[tuple[Record, dt.date]]) -> list[Result]:
-    """In a worker process: the batch's results with the stream text already UTF-8 (the main process
-    writes bytes as they come, and pickling bytes is a copy where a str is encoded and decoded)."""
-    assert _WORKER is not None
-    return [(row, email, routed, error, stream.encode("utf-8"), files)
-            for row, email, routed, error, stream, files in process(_WORKER, batch)]
-
-
 # ---------------------------------------------------------------- reading
 
 
-class Reader:
-    """Valid records with their enrollment dates, in batches; bad records become stderr lines in order."""
+def _runs(items: Iterator[Record | RecordError], size: int) -> Iterator[list[Record | RecordError]]:
+    """Consecutive runs of about `size` items, cut only after a valid record (a bad row's
+    errors stay together, so each run counts its rows once)."""
+    run: list[Record | RecordError] = []
+    for item in items:
+        run.append(item)
+        if len(run) >= size and type(item) is Record:
+            yield run
+            run = []
+    if run:
+        yield run
 
-    def __init__(self, opts: Options, project: ir.Project, start: dt.date, counts: Counts) -> None:
-        self.opts = opts
-        self.project = project
-        self.start = start
-        self.per_day = project.campaign.enroll_per_day if project.campaign else None
-        self.counts = counts
-        self.pending: list[str] = []  # error lines not yet attached to a record
 
-    def _stream(self) -> Iterator[tuple[Record, dt.date, list[str]]]:
-        assert self.project.prospect is not None
-        index = 0
-        for item in load_prospects(self.opts.prospects, self.project.prospect):
-            self.counts.add(item)
-            if isinstance(item, RecordError):
-                self.pending.append(item.line())
-                continue
-            if self.opts.limit is not None and index >= self.opts.limit:
-                self.counts.read -= 1  # not read for this preview
-                self.counts.valid -= 1
-                break
-            errors, self.pending = self.pending, []
-            yield item, enrollment_date(self.start, self.per_day, index), errors
-            index += 1
+def _serial(work: Work, source: Source, project: ir.Project) -> Iterator[Done]:
+    assert project.prospect is not None
+    index = 0
+    for run in _runs(validated(source.records(), compile_validator(project.prospect)), RUN):
+        done = work.preview(run, index)
+        yield done
+        if done.stopped:
+            return
+        index += done.counts.valid
 
-    def _sampled(self) -> Iterator[tuple[Record, dt.date, list[str]]]:
-        """The `--sample N` records whose address hashes lowest: stable whatever the file order."""
-        heap: list[tuple[int, int, Record, dt.date]] = []
-        size = self.opts.sample or 0
-        for record, enrolled, errors in self._stream():
-            self.pending[:0] = errors
-            email = record.data.get("email")
-            h = int(digest(email.strip().lower() if isinstance(email, str) else str(record.row), size=8), 16)
-            entry = (-h, -record.row, record, enrolled)
-            if len(heap) < size:
-                heapq.heappush(heap, entry)
-            elif entry > heap[0]:
-                heapq.heapreplace(heap, entry)
-        chosen = sorted(heap, key=lambda e: e[2].row)
-        errors, self.pending = self.pending, []
-        for i, (_, _, record, enrolled) in enumerate(chosen):
-            yield record, enrolled, errors if i == 0 else []
 
-    def batches(self) -> Iterator[tuple[list[tuple[Record, dt.date]], list[list[str]]]]:
-        batch: list[tuple[Record, dt.date]] = []
-        errors: list[list[str]] = []
-        for record, enrolled, errs in (self._sampled() if self.opts.sample else self._stream()):
-            batch.append((record, enrolled))
-            errors.append(errs)
-            if len(batch) >= BATCH:
-                yield batch, errors
-                batch, errors = [], []
-        if batch:
-            yield batch, errors
+def _sampled(opts: Options, work: Work, source: Source, project: ir.Project
+             ) -> tuple[Done, list[list[tuple[Record, dt.date]]]]:
+    """`--sample N`: the N valid records whose address hashes lowest, stable whatever the file order.
+
+    Returns the reading's own `Done` (bad-record lines and read counts) and the chosen records,
+    each with the enrollment date of its place in the file, in runs."""
+    assert project.prospect is not None
+    heap: list[tuple[int, int, Record, dt.date]] = []
+    size = opts.sample or 0
+    done, index = Done(), 0
+    for item in validated(source.records(), compile_validator(project.prospect)):
+        done.counts.add(item)
+        if type(item) is RecordError:
+            done.lines.append(item.line())
+            continue
+        record: Record = item  # type: ignore[assignment]
+        email = record.data.get("email")
+        h = int(digest(email.strip().lower() if isinstance(email, str) else str(record.row), size=8), 16)
+        entry = (-h, -record.row, record, enrollment_date(work.start, work.per_day, index))
+        index += 1
+        if len(heap) < size:
+            heapq.heappush(heap, entry)
+        elif entry > heap[0]:
+            heapq.heapreplace(heap, entry)
+    chosen = [(record, enrolled) for _, _, record, enrolled in sorted(heap, key=lambda e: e[2].row)]
+    return done, [chosen[i:i + RUN] for i in range(0, len(chosen), RUN)]
+
+
+def _results(opts: Options, work: Work, job: Job, source: Source, project: ir.Project, sink: Sink
+             ) -> Iterator[Done]:
+    """Every run's `Done`, in input order, from this process or from a pool of workers (which
+    write the main stream into the sink's file themselves when it has one)."""
+    if opts.sample:
+        read, runs = _sampled(opts, work, source, project)
+        yield read
+        if opts.jobs <= 1:
+            yield from (work.preview_chosen(run) for run in runs)
+            return
+        tasks = [("chosen", run) for run in runs]
+    elif opts.jobs <= 1:
+        yield from _serial(work, source, project)
+        return
+    else:
+        from compiler.prospects.slicing import slices
+
+        tasks = (("slice", piece) for piece in slices(source, SLICE))  # type: ignore[assignment]
+    from compiler.preview.pool import Pool
+
+    shared = sink.shared_file()
+    pool = Pool(opts.jobs, work, job, output=shared)
+    try:
+        yield from pool.run(tasks, reserve=sink.reserve if shared else None)
+    except BaseException:  # GeneratorExit included: the consumer stopped early
+        pool.terminate()
+        raise
+    pool.close()
 
 
 # ---------------------------------------------------------------- running
-
-
-def _results(reader: Reader, job: Job, worker: tuple[Previewer, Format], jobs: int
-             ) -> Iterator[tuple[list[str], Result]]:
-    if jobs <= 1:
-        for batch, errors in reader.batches():
-            yield from zip(errors, process(worker, batch))
-        return
-    global _WORKER
-    if sys.platform.startswith("linux"):
-        # forked workers inherit the previewer this process already built (no second load of
-        # the project and its templates in each worker)
-        _WORKER = worker
-        pool_of = multiprocessing.get_context("fork").Pool(processes=jobs)
-    else:
-        pool_of = multiprocessing.get_context("spawn").Pool(processes=jobs, initializer=_init_worker, initargs=(job,))
-    with pool_of as pool:
-        window: collections.deque = collections.deque()
-        for batch, errors in reader.batches():
-            window.append((errors, pool.apply_async(_work, (batch,))))
-            if len(window) >= jobs * 4:
-                errs, pending = window.popleft()
-                yield from zip(errs, pending.get())
-        while window:
-            errs, pending = window.popleft()
-            yield from zip(errs, pending.get())
 
 
 def open_sink(opts: Options, fmt: Format, stdout: Callable[[], object]) -> Sink:
@@ -207,15 +157,16 @@ def run(opts: Options, project: ir.Project, info: RunInfo, *, echo: Callable[[st
     """Run a preview; returns the exit code. Every stderr line goes through `echo`."""
     if project.prospect is None:
         raise SeqcError("preview needs a `prospect` block in the project")
-    job = Job(opts.path, opts.events, opts.fmt, info)
-    worker = build(project, job)
-    events = worker[0].events
+    source = open_prospects(opts.prospects, project.prospect)
+    job = Job(opts.path, opts.events, opts.fmt, info, opts.limit, source)
+    work = Work(project, job)
+    events = work.previewer.events
     if events is not None:
         for line in events.error_lines():
             echo(line)
         if opts.strict and events.errors:
             return 1
-    fmt = worker[1]
+    fmt = work.format
     if fmt.tree and opts.out_dir is not None:
         check_replaceable(Path(opts.out_dir))
     counts = Counts()
@@ -228,27 +179,16 @@ def run(opts: Options, project: ir.Project, info: RunInfo, *, echo: Callable[[st
     failed = False
     try:
         sink.write(fmt.begin())
-        reader = Reader(opts, project, info.start, counts)
-        for errors, (row, email, routed, error, stream, files) in _results(reader, job, worker, opts.jobs):
-            for line in errors:
+        for done in _results(opts, work, job, source, project, sink):
+            for line in done.lines:
                 echo(line)
-            if not routed:
-                counts.unrouted += 1
-                echo(f"unrouted: row {row} ({show(email)})")
-            else:
-                counts.routed += 1
-                if error:
-                    failed = True
-                    echo(f"row {row}: {show(error, 300)}")
-                else:
-                    counts.rendered += 1
-            sink.write(stream)
-            for rel, data in files:
+            counts.merge(done.counts)
+            failed = failed or done.failed
+            sink.write(done.stream)
+            for rel, data in done.files:
                 sink.add_file(rel, data)
             if progress is not None:
-                progress.tick()
-        for line in reader.pending:
-            echo(line)
+                progress.tick(done.previewed)
         sink.write(fmt.end(counts))
         for rel, data in fmt.end_files(counts):
             sink.add_file(rel, data)
@@ -292,8 +232,8 @@ class Progress:
         self.started = self.last = time.monotonic()
         self.stream = sys.stderr
 
-    def tick(self) -> None:
-        self.count += 1
+    def tick(self, n: int = 1) -> None:
+        self.count += n
         now = time.monotonic()
         if now - self.last >= 0.2:
             self.last = now

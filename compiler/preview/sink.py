@@ -34,6 +34,15 @@ class Sink:
     def add_file(self, rel: str, data: bytes) -> None:
         raise SeqcError("this output takes no files; give -o DIR")
 
+    def shared_file(self) -> tuple[str, str] | None:
+        """(path, name to show) of a file other processes may write the main stream into, at
+        offsets from `reserve` (so `--jobs` workers write their output themselves), or None."""
+        return None
+
+    def reserve(self, size: int) -> int:
+        """Leave `size` bytes of the main stream for another process; returns their offset."""
+        raise NotImplementedError
+
     def commit(self) -> str | None:
         """Finish; returns where the output went (None for stdout)."""
         return None
@@ -61,17 +70,28 @@ class FileSink(Sink):
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # the folders this run makes, deepest first: an aborted run takes them away again
+        self._made = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, self._tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
             os.chmod(self._tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; a preview is an ordinary file
         except OSError as e:
-            raise SeqcError(f"{show(str(path.parent))}: cannot write output ({e.strerror or e})") from None
+            raise SeqcError(f"{show(str(path.parent), 300)}: cannot write output ({e.strerror or e})") from None
         self._fh = os.fdopen(fd, "wb", buffering=1 << 20)
 
     def write(self, text: str | bytes) -> None:
         if text:
             self._fh.write(text.encode("utf-8") if isinstance(text, str) else text)
+
+    def shared_file(self) -> tuple[str, str]:
+        return self._tmp, show(str(self.path), 300)
+
+    def reserve(self, size: int) -> int:
+        self._fh.flush()
+        at = self._fh.tell()
+        self._fh.seek(at + size)  # the next write lands after the reserved bytes
+        return at
 
     def commit(self) -> str:
         try:
@@ -81,7 +101,7 @@ class FileSink(Sink):
             os.replace(self._tmp, self.path)
         except OSError as e:
             self.abort()
-            raise SeqcError(f"{show(str(self.path))}: cannot write ({e.strerror or e})") from None
+            raise SeqcError(f"{show(str(self.path), 300)}: cannot write ({e.strerror or e})") from None
         return str(self.path)
 
     def abort(self) -> None:
@@ -93,6 +113,11 @@ class FileSink(Sink):
             os.unlink(self._tmp)
         except OSError:
             pass
+        for folder in self._made:
+            try:
+                folder.rmdir()  # only while empty: never anything someone else put there
+            except OSError:
+                break
 
 
 class TreeSink(Sink):

@@ -15,9 +15,10 @@ import csv
 import json
 import math
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from compiler import ir
 from compiler.diagnostics import SeqcError
@@ -193,50 +194,57 @@ def _delimiter(first_line: str) -> str:
 
 
 def _csv_records(source: Source) -> Iterator[RawRecord | RecordError]:
-    header = source.columns or ()
-    width = len(header)
     with open(source.path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, delimiter=source.delimiter)
         for cells in reader:  # the header (checked by _csv_header)
             if cells:
                 break
-        row = 0
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as e:
-                row += 1
-                yield RecordError(row, None, f"unreadable CSV row ({e})")
-                continue
-            if not cells:
-                continue
+        yield from _csv_rows(reader, source.columns or (), 0)
+
+
+def _csv_rows(reader: Iterator[list[str]], header: tuple[str, ...], row: int) -> Iterator[RawRecord | RecordError]:
+    """The records of a csv reader past the header; `row` rows come before them."""
+    width = len(header)
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
             row += 1
-            if len(cells) == width:
-                yield RawRecord(row, dict(zip(header, cells)))
-            else:
-                yield RecordError(row, None, f"has {len(cells)} cells, the header has {width} columns")
+            yield RecordError(row, None, f"unreadable CSV row ({e})")
+            continue
+        if not cells:
+            continue
+        row += 1
+        if len(cells) == width:
+            yield RawRecord(row, dict(zip(header, cells)))
+        else:
+            yield RecordError(row, None, f"has {len(cells)} cells, the header has {width} columns")
 
 
 def _jsonl_records(source: Source) -> Iterator[RawRecord | RecordError]:
-    decode = _DECODER.decode
     with open(source.path, encoding="utf-8-sig") as f:
-        row = 0
-        for line in f:
-            if not line.strip(" \t\r\n"):
-                continue
-            row += 1
-            try:
-                value = decode(line)
-            except json.JSONDecodeError as e:
-                column = min(e.pos, len(line.rstrip("\r\n"))) + 1
-                yield RecordError(row, None, f"not valid JSON ({e.msg} at column {column})")
-                continue
-            except (ValueError, RecursionError) as e:  # too many digits; too deeply nested
-                yield RecordError(row, None, f"not valid JSON ({show(str(e), 80)})")
-                continue
-            yield _record_of(row, value)
+        yield from _jsonl_lines(f, 0)
+
+
+def _jsonl_lines(lines: Iterable[str], row: int) -> Iterator[RawRecord | RecordError]:
+    """The records of JSONL lines (blank ones skipped); `row` rows come before them."""
+    decode = _DECODER.decode
+    for line in lines:
+        if not line.strip(" \t\r\n"):
+            continue
+        row += 1
+        try:
+            value = decode(line)
+        except json.JSONDecodeError as e:
+            column = min(e.pos, len(line.rstrip("\r\n"))) + 1
+            yield RecordError(row, None, f"not valid JSON ({e.msg} at column {column})")
+            continue
+        except (ValueError, RecursionError) as e:  # too many digits; too deeply nested
+            yield RecordError(row, None, f"not valid JSON ({show(str(e), 80)})")
+            continue
+        yield _record_of(row, value)
 
 
 def _json_array_records(source: Source) -> Iterator[RawRecord | RecordError]:
@@ -326,14 +334,20 @@ def load_prospects(path: str | Path, prospect: ir.Prospect) -> Iterator[Record |
 
     A CSV header that lacks a required field raises `SeqcError`: every row would fail.
     """
+    return validated(open_prospects(path, prospect).records(), compile_validator(prospect))
+
+
+def open_prospects(path: str | Path, prospect: ir.Prospect) -> Source:
+    """`open_source`, and a CSV header that lacks a required field is a `SeqcError`."""
     source = open_source(path)
     if source.columns is not None:
         _check_columns(source.name, source.columns, prospect)
-    return _validated(source.records(), compile_validator(prospect))
+    return source
 
 
-def _validated(records: Iterator[RawRecord | RecordError],
-               validator: RecordValidator) -> Iterator[Record | RecordError]:
+def validated(records: Iterable[RawRecord | RecordError],
+              validator: RecordValidator) -> Iterator[Record | RecordError]:
+    """Each raw record checked: the `Record`, or all the `RecordError`s of its row together."""
     check = validator.check
     for raw in records:
         if type(raw) is RecordError:

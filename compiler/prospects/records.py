@@ -64,6 +64,15 @@ class Counts:
             self.read += 1
             self.rejected += 1
 
+    def merge(self, other: Counts) -> None:
+        """Add the counts of another run of records (one that holds whole rows)."""
+        self.read += other.read
+        self.valid += other.valid
+        self.routed += other.routed
+        self.rendered += other.rendered
+        self.rejected += other.rejected
+        self.unrouted += other.unrouted
+
     def line(self) -> str:
         return (f"prospects: {self.read} read, {self.valid} valid, {self.routed} routed, "
                 f"{self.rendered} rendered, {self.rejected} rejected, {self.unrouted} unrouted")
