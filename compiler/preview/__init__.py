@@ -3,6 +3,9 @@
     record ─▶ touches.Previewer.preview ─▶ ProspectPreview ─▶ formats.<fmt>.prospect ─▶ runner / sink
              (routing.eval_cond, schedule, events, render.render)
 
+`work.Work.preview` runs that over a run of records (in this process, or in the `pool`'s
+worker processes on slices of the file with `--jobs N`); `runner` puts the results in order.
+
 Public API:
 
 * `Previewer(project, events=None).preview(record, enrolled) -> ProspectPreview`: one record.

@@ -118,9 +118,18 @@ class Pool:
         def send(conn: Connection, message: tuple) -> None:
             _send(conn, self.procs[self.conns.index(conn)], message)
 
+        window = AHEAD * 2 * len(self.conns)  # slices handed out and not yet yielded, at most
+
+        def top_up() -> None:
+            """Give every worker its AHEAD slices, unless the oldest unfinished slice holds the
+            window up (a slow slice must not let the others pile up results behind it)."""
+            for conn in self.conns:
+                while load[conn] < AHEAD and handed - out < window and not exhausted:
+                    hand_out(conn)
+
         def hand_out(conn: Connection) -> None:
             nonlocal handed, exhausted
-            task = None if exhausted else next(tasks, None)
+            task = next(tasks, None)
             if task is None:
                 exhausted = True
                 return
@@ -155,7 +164,6 @@ class Pool:
                     finished[k] = value
                     load[conn] -= 1
                     del owner[k]
-                    hand_out(conn)
                 elif kind == "written":
                     unwritten -= 1
                 elif kind == "seqc":
@@ -163,9 +171,7 @@ class Pool:
                 else:
                     raise WorkerFailed(*value)
 
-        for _ in range(AHEAD):
-            for conn in self.conns:
-                hand_out(conn)
+        top_up()
         stopped = False
         while out < handed and not stopped:
             receive()
@@ -179,6 +185,8 @@ class Pool:
                 out += 1
                 stopped = done.stopped  # --limit reached: whatever else is in flight is not wanted
                 yield done
+            if not stopped:
+                top_up()
         while unwritten:  # the output is complete only when every worker has written its part
             receive()
 

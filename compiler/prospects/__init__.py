@@ -17,6 +17,7 @@ tests prove the two agree.
 
 Modules, each importing only those below it:
 
+    slicing     a file cut into slices of whole records (byte ranges) for `preview --jobs`
     reading     CSV/JSON/JSONL readers, `open_source`, `read_records`, `load_prospects`
     hygiene     role addresses, GDPR countries, duplicate addresses
     fields      per-field converters, `RecordValidator`, the JSON Schema of the block
