@@ -28,7 +28,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from compiler import ir
 from compiler.diagnostics import Diagnostic, Severity, Span
 from compiler.suggest import did_you_mean
-from grammar import GRAMMAR_PATH
+from grammar import GRAMMAR_PATH, ROUTE_KEYWORDS
 
 MAX_ERRORS_PER_FILE = 20
 MAX_REPAIRS_PER_FILE = 4 * MAX_ERRORS_PER_FILE  # repair tries, reported errors or not
@@ -331,6 +331,9 @@ class IRBuilder(Transformer):
     def sequence(self, children):
         kept = _kept(children)
         name_tok = kept[0]
+        if str(name_tok) in ROUTE_KEYWORDS:
+            self.ctx.error("SEQ001", f"a sequence cannot be named `{name_tok}`: a `route` line reads it as a keyword",
+                           self._tspan(name_tok), help="rename the sequence")
         title = None
         if len(kept) > 1 and isinstance(kept[1], Token) and kept[1].type in ("STRING", "LONG_STRING"):
             title = self._string(kept[1])

@@ -31,11 +31,12 @@ from pathlib import Path
 
 from compiler.capabilities import Capabilities
 from compiler.diagnostics import SeqcError
+from grammar import ROUTE_KEYWORDS
 
 TIERS = ("smb", "mid_market", "enterprise")
 CHANNELS = ("email", "linkedin", "call")
 DEFAULT_CHANNELS = CHANNELS
-RESERVED = frozenset({"and", "or", "not", "in", "contains"})
+RESERVED = ROUTE_KEYWORDS  # a sequence so named could never be routed to
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 # The guide's tier table: step count, cycle, and the conversion benchmarks as goals.
