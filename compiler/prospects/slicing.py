@@ -75,12 +75,14 @@ def slice_records(source: Source, piece: Slice) -> Iterator[RawRecord | RecordEr
 
 class _Lines:
     """The lines of a text file (newline="": split as the readers split them, nothing translated),
-    remembering the ones taken since the last cut, and the byte offset of that cut."""
+    with the rows counted and the lines taken since the last cut, and the byte offset of that cut."""
 
-    def __init__(self, f: io.TextIOWrapper, at: int) -> None:
+    def __init__(self, f: io.TextIOWrapper, at: int, rows: int) -> None:
         self.file = f
         self.taken: list[str] = []
         self.at = at
+        self.rows = rows  # a slice's size
+        self.row = self.first = 0
 
     def __iter__(self) -> Iterator[str]:
         taken = self.taken
@@ -88,17 +90,26 @@ class _Lines:
             taken.append(line)
             yield line
 
-    def cut(self, first_row: int, rows: int) -> Slice:
-        size = len("".join(self.taken).encode("utf-8"))
-        self.taken.clear()
-        piece = Slice(first_row, rows, self.at, size)
-        self.at += size
-        return piece
-
     def skip(self) -> None:
         """Drop what was taken (the header) from the next slice."""
         self.at += len("".join(self.taken).encode("utf-8"))
         self.taken.clear()
+
+    def ended_row(self) -> Slice | None:
+        """A row ended with the last line taken: the slice it completes, if it does."""
+        self.row += 1
+        return self.cut() if self.row - self.first >= self.rows else None
+
+    def cut(self) -> Slice | None:
+        """The rows since the last cut as a slice (None if there are none)."""
+        if self.row == self.first:
+            return None
+        size = len("".join(self.taken).encode("utf-8"))
+        self.taken.clear()
+        piece = Slice(self.first, self.row - self.first, self.at, size)
+        self.at += size
+        self.first = self.row
+        return piece
 
 
 def _bom(source: Source) -> int:
@@ -108,43 +119,34 @@ def _bom(source: Source) -> int:
 
 def _csv_slices(source: Source, rows: int) -> Iterator[Slice]:
     with open(source.path, encoding="utf-8-sig", newline="") as f:
-        lines = _Lines(f, _bom(source))
+        lines = _Lines(f, _bom(source), rows)
         reader = csv.reader(iter(lines), delimiter=source.delimiter)
         for cells in reader:  # the header
             if cells:
                 break
         lines.skip()
-        row = first = 0
         while True:
             try:
                 cells = next(reader)
             except StopIteration:
                 break
             except csv.Error:
-                row += 1  # counted as a row, as the reader does; never the end of a slice
+                lines.row += 1  # counted as a row, as the reader does; never the end of a slice
                 continue
-            if not cells:
-                continue
-            row += 1
-            if row - first >= rows:
-                yield lines.cut(first, row - first)
-                first = row
-        if row > first:
-            yield lines.cut(first, row - first)
+            if cells and (piece := lines.ended_row()):
+                yield piece
+        if piece := lines.cut():
+            yield piece
 
 
 def _jsonl_slices(source: Source, rows: int) -> Iterator[Slice]:
-    row = first = 0
     with open(source.path, encoding="utf-8-sig", newline="") as f:
-        lines = _Lines(f, _bom(source))
+        lines = _Lines(f, _bom(source), rows)
         for line in lines:
-            if line.strip(" \t\r\n"):
-                row += 1
-                if row - first >= rows:
-                    yield lines.cut(first, row - first)
-                    first = row
-        if row > first:
-            yield lines.cut(first, row - first)
+            if line.strip(" \t\r\n") and (piece := lines.ended_row()):
+                yield piece
+        if piece := lines.cut():
+            yield piece
 
 
 def _json_slices(source: Source, rows: int) -> Iterator[Slice]:
