@@ -125,7 +125,7 @@ def _results(opts: Options, work: Work, job: Job, source: Source, project: ir.Pr
         tasks = (("slice", piece) for piece in slices(source, SLICE))  # type: ignore[assignment]
     from compiler.preview.pool import Pool
 
-    shared = sink.shared_file()
+    shared = sink.shared_file() if hasattr(os, "pwrite") else None  # no pwrite on Windows
     pool = Pool(opts.jobs, work, job, output=shared)
     try:
         yield from pool.run(tasks, reserve=sink.reserve if shared else None)
