@@ -42,7 +42,7 @@ def _path_arg(f):
 
 
 _prospects_opt = click.option("--prospects", "prospects_file", type=click.Path(),
-                              help="Prospect file (CSV with a header row, JSON array or JSONL).")
+                              help="Prospect file (CSV with a header row, JSON array or JSONL); - reads stdin.")
 _out_opt = click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False),
                         help="Write files into this folder (atomically) instead of stdout.")
 _strict_opt = click.option("--strict", is_flag=True, help="Exit 1 on any diagnostic (or bad prospect record).")

@@ -18,7 +18,7 @@ from compiler.diagnostics import SeqcError
 @click.command("preview")
 @click.argument("path", type=click.Path())
 @click.option("--prospects", "prospects_file", required=True, type=click.Path(),
-              help="Prospect file (CSV with a header row, JSON array or JSONL).")
+              help="Prospect file (CSV with a header row, JSON array or JSONL); - reads stdin.")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl", "eml", "mbox", "html"]), default="text",
               show_default=True, help="text and jsonl print (or write DIR/preview.*); eml, mbox and html write files.")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False),

@@ -465,3 +465,39 @@ def test_script_survives_a_closed_pipe(command: str, tmp_path: Path):
     proc = subprocess.run(["bash", "-c", f"'{SEQC}' {command} | head -c 20 >/dev/null; echo ${{PIPESTATUS[0]}}"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert (proc.stdout, proc.stderr) == ("0\n", "")
+
+
+PIPED = [  # (how the prospect file arrives, the command line around it)
+    ("stdin as -", "cat examples/outbound/prospects.csv | '{seqc}' preview examples/outbound --prospects - {rest}"),
+    ("/dev/stdin", "cat examples/outbound/prospects.csv | '{seqc}' preview examples/outbound --prospects /dev/stdin {rest}"),
+    ("process substitution", "'{seqc}' preview examples/outbound --prospects <(cat examples/outbound/prospects.csv) {rest}"),
+]
+
+
+@pytest.mark.skipif(not SEQC.exists(), reason="the seqc script is not installed next to this Python")
+@pytest.mark.parametrize("rest", ["--format jsonl", "--format jsonl --jobs 2", "--format jsonl --strict"])
+@pytest.mark.parametrize(("how", "command"), PIPED, ids=[p[0] for p in PIPED])
+def test_a_piped_prospect_file_previews_as_the_file_does(how: str, command: str, rest: str):
+    # a pipe can be read once; the file is read several times (check, header, records, slices)
+    file = _script("preview", "examples/outbound", "--prospects", "examples/outbound/prospects.csv", *rest.split())
+    piped = subprocess.run(["bash", "-c", command.format(seqc=SEQC, rest=rest)], cwd=ROOT, capture_output=True,
+                           text=True, timeout=60)
+    assert file.returncode == 0 and file.stdout.count("\n") > 400
+    assert (piped.returncode, piped.stdout, piped.stderr) == (file.returncode, file.stdout, file.stderr)
+
+
+@pytest.mark.skipif(not SEQC.exists(), reason="the seqc script is not installed next to this Python")
+def test_compile_takes_prospects_from_stdin(tmp_path: Path):
+    with open(ROOT / "examples/outbound/prospects.csv", "rb") as f:
+        piped = subprocess.run([str(SEQC), "compile", "examples/outbound", "--target", "csv", "--prospects", "-",
+                                "-o", str(tmp_path / "a")], cwd=ROOT, stdin=f, capture_output=True, timeout=60)
+    named = _script("compile", "examples/outbound", "--target", "csv", "--prospects",
+                    "examples/outbound/prospects.csv", "-o", str(tmp_path / "b"))
+    assert piped.returncode == named.returncode == 0
+    assert (tmp_path / "a" / "csv" / "leads.csv").read_bytes() == (tmp_path / "b" / "csv" / "leads.csv").read_bytes()
+
+
+@pytest.mark.skipif(not SEQC.exists(), reason="the seqc script is not installed next to this Python")
+def test_empty_stdin_is_one_line():
+    r = _script("preview", "examples/outbound", "--prospects", "-", stdin=subprocess.DEVNULL)
+    assert (r.returncode, r.stderr) == (2, "seqc: error: -: empty file, expected a header row\n")

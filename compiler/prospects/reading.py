@@ -10,11 +10,17 @@ validator has no need of them.
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import csv
 import json
 import math
+import os
 import re
+import shutil
+import stat
+import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,10 +107,14 @@ class Source:
 
 
 def open_source(path: str | Path) -> Source:
-    """Check a prospect file up front: it exists, is a readable UTF-8 text file, and its header is sound."""
+    """Check a prospect file up front: it exists, is a readable UTF-8 text file, and its header is sound.
+
+    `-` is standard input; it, a pipe (`<(…)`, `/dev/stdin`) or a device is copied once to a
+    temporary file first (`_regular_file`).
+    """
     name = str(path)
-    path = Path(path)
     try:
+        path = _regular_file(name)
         head = _check_text(path, name)
     except FileNotFoundError:
         raise SeqcError(f"{name}: no such file") from None
@@ -122,6 +132,44 @@ def open_source(path: str | Path) -> Source:
         what = "an empty file" if not head else "something else"
         raise SeqcError(f"{name}: expected a JSON array of records, found {what}")
     return Source(path, name, fmt)
+
+
+_COPIES: dict[str, Path] = {}  # stdin, pipes and devices, copied once per run
+
+
+def _regular_file(name: str) -> Path:
+    """A regular file holding what `name` reads: itself, or for `-` (standard input), a pipe or a
+    device, a copy taken the first time (a prospect file is read more than once: the text check,
+    the header, the records, `--jobs` slices; a pipe can be read only once). The copy is removed
+    when seqc exits; it keeps the name's extension, which tells CSV from JSON."""
+    if name in _COPIES:
+        return _COPIES[name]
+    if name != "-":
+        try:
+            mode = os.stat(name).st_mode
+        except OSError:
+            return Path(name)  # open_source says what is wrong with it
+        if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+            return Path(name)
+    elif sys.stdin is None or sys.stdin.isatty():
+        raise SeqcError("-: standard input is a terminal; pipe a prospect file in, or name one")
+    fd, copy = tempfile.mkstemp(prefix="seqc-prospects-", suffix="" if name == "-" else Path(name).suffix)
+    atexit.register(_remove, copy)
+    with os.fdopen(fd, "wb") as out:
+        if name == "-":
+            shutil.copyfileobj(sys.stdin.buffer, out, _CHUNK * 16)
+        else:
+            with open(name, "rb") as stream:
+                shutil.copyfileobj(stream, out, _CHUNK * 16)
+    _COPIES[name] = Path(copy)
+    return Path(copy)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _check_text(path: Path, name: str) -> str:
