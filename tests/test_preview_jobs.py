@@ -303,3 +303,24 @@ def test_a_file_problem_in_a_worker_is_one_line_exit_2(holey: str, monkeypatch):
     monkeypatch.setattr(Work, "read", changed)
     r = seqc("preview", EXAMPLE, "--prospects", holey, "--format", "jsonl", "--jobs", "2")
     assert (r.code, r.err_lines) == (2, ["seqc: error: holey.csv: the file changed while it was read"])
+
+
+@pytest.mark.parametrize("writeback", [1, 1 << 20])
+def test_a_file_sink_keeps_reserved_bytes_for_other_writers(tmp_path: Path, monkeypatch, writeback: int):
+    # what the workers rely on: reserved ranges in input order, the main process's own writes after them
+    from compiler.preview import sink as sinks
+
+    monkeypatch.setattr(sinks, "_WRITEBACK", writeback)  # 1: ask for writeback after every write
+    out = sinks.FileSink(tmp_path / "o" / "preview.jsonl")
+    path, name = out.shared_file()
+    assert name == str(tmp_path / "o" / "preview.jsonl")
+    out.write("head\n")
+    first, second = out.reserve(6), out.reserve(0)
+    third = out.reserve(4)
+    out.write("tail\n")
+    fd = os.open(path, os.O_WRONLY)  # another process would open it the same way
+    os.pwrite(fd, b"three\n"[:4], third)
+    os.pwrite(fd, b"first\n", first)
+    os.close(fd)
+    assert (first, second, third) == (5, 11, 11)
+    assert Path(out.commit()).read_bytes() == b"head\nfirst\nthretail\n"
