@@ -522,11 +522,14 @@ def json_equal(a: Any, b: Any) -> bool:
 
 
 def json_text(value: Any) -> str:
-    """`json.dumps(value, indent=2, ensure_ascii=False)`, byte for byte, without recursion.
+    """`json.dumps(value, indent=2, ensure_ascii=False)`, byte for byte up to `MAX_INDENT_LEVEL`
+    levels of nesting, without recursion.
 
     The standard encoder recurses once per container when it indents, so a guard nested a
     few hundred levels deep hits the recursion limit, and thousands take minutes (every
-    chunk is passed up through every enclosing generator). Keys must be strings, as in
+    chunk is passed up through every enclosing generator). Deeper than `MAX_INDENT_LEVEL`,
+    lines keep that level's indent: the text stays the same JSON, and its size linear in the
+    depth (a 3 000-level guard's IR was 975 MB of mostly spaces). Keys must be strings, as in
     the output of `to_json`.
     """
     out: list[str] = []
@@ -542,6 +545,7 @@ def json_text(value: Any) -> str:
 
 
 _INDENT = "  "
+MAX_INDENT_LEVEL = 64  # no real document nests this deep; a generated guard may
 
 
 def _json_open(value: Any, level: int, stack: list[str | tuple[Any, int]]) -> str:
@@ -572,7 +576,7 @@ def _json_container(open_: str, close: str, items: list[tuple[str, Any]], level:
 @functools.lru_cache(maxsize=None)
 def _newline(level: int) -> str:
     # Shared: a guard nested thousands of levels deep repeats indents thousands of characters long.
-    return "\n" + _INDENT * level
+    return "\n" + _INDENT * min(level, MAX_INDENT_LEVEL)
 
 
 def _json_key(key: Any) -> str:

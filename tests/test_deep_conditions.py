@@ -74,6 +74,30 @@ def test_json_text_of_a_project_is_json_dumps():
     assert ir.json_text(doc) == json.dumps(doc, indent=2, ensure_ascii=False)
 
 
+@pytest.mark.usefixtures("default_recursion_limit")
+def test_json_text_stops_indenting_deeper_and_stays_the_same_json():
+    shallow = nested(ir.MAX_INDENT_LEVEL // 2 - 1)  # two levels per step of `nested`
+    assert ir.json_text(shallow) == json.dumps(shallow, indent=2, ensure_ascii=False)
+    deep = nested(3000)
+    text = ir.json_text(deep)
+    assert max(len(line) - len(line.lstrip(" ")) for line in text.splitlines()) == 2 * ir.MAX_INDENT_LEVEL
+    # linear in the depth: two lines of at most 2 x 64 spaces a level (with the indent growing, 6 000
+    # levels were ~72 MB)
+    assert len(text) < 300 * 6000
+    assert ir.json_equal(_loads_deep(text), deep)
+
+
+def _loads_deep(text: str):
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)  # json.loads recurses; only this check reads the text back
+    try:
+        return json.loads(text)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def test_json_text_refuses_what_json_refuses():
     with pytest.raises(TypeError):
         ir.json_text({"a": object()})
