@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from compiler import render, timing  # noqa: E402
+from compiler import render, template_analysis, timing  # noqa: E402
 from compiler.check import run_rules  # noqa: E402
 from compiler.config import RuleConfig  # noqa: E402
 from compiler.project import discover, load  # noqa: E402
@@ -169,7 +169,7 @@ def generate(folder: Path, sequences: int, prospects: int) -> Path | None:
 
 
 def clear_caches() -> None:
-    render.analyze.cache_clear()
+    template_analysis.analyze.cache_clear()
     render._compiled.cache_clear()
     cadence._words.cache_clear()
     data.static_text.cache_clear()

@@ -1,6 +1,6 @@
 """A fast reader for the templates most sequences are made of: text and `{{ name }}` values.
 
-`render.analyze` reads a template's Jinja AST, and Jinja's parser is the largest single cost
+`template_analysis.analyze` reads a template's Jinja AST, and Jinja's parser is the largest single cost
 of `seqc check` on a big project. Most outbound templates are plain text with `{{ first_name }}`
 and `{{ title | default("there") }}` in it, and for those the AST says nothing a scan cannot.
 `scan` recognises exactly that form and returns its pieces; for anything else (a tag, a

@@ -1,4 +1,5 @@
-"""compiler.render: the sandboxed environment, missing values, limits, template analysis and checks."""
+"""compiler.render, compiler.sandbox, compiler.template_analysis: the sandboxed environment, missing values,
+limits, template analysis and checks."""
 
 from __future__ import annotations
 
@@ -16,13 +17,11 @@ from compiler.render import (
     RenderError,
     RenderLimitError,
     TemplateSecurityError,
-    analyze,
-    check_template,
     environment,
     prospect_context,
     render,
-    template_span,
 )
+from compiler.template_analysis import analyze, check_template, template_span
 
 SEQ = "examples/demo/sequence.seq"
 

@@ -7,14 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2 import nodes
 
-from compiler import render
+from compiler import sandbox, template_analysis
 from compiler.template_scan import Value, scan
 
 
 def jinja_pieces(source: str) -> list[str | Value] | None:
     """What Jinja's AST says, in the scanner's terms (None: something the scanner does not take)."""
     out: list[str | Value] = []
-    for node in render.environment().parse(source).body:
+    for node in sandbox.environment().parse(source).body:
         if not isinstance(node, nodes.Output):
             return None
         for child in node.nodes:
@@ -79,7 +79,7 @@ def test_scan_agrees_with_jinja(source):
     assert pieces == jinja_pieces(source)
 
 
-# ---------------------------------------------------------------- render.analyze: the fast path = the walker
+# ---------------------------------------------------------------- template_analysis.analyze: the fast path = the walker
 
 WORDY = st.lists(st.sampled_from(["Hi ", "there", ",", "\n", "\n\n", " https://example.com/a ", "<a href=\"",
                                   "\">link</a>", "<img src=x>", " two words ", "é", "{", "}"]), max_size=10)
@@ -94,14 +94,14 @@ NAMED = st.builds(
 @settings(max_examples=1000, deadline=None)
 @given(st.lists(st.one_of(WORDY.map("".join), NAMED), max_size=8).map("".join))
 def test_fast_analysis_equals_the_walkers(source):
-    assert render.analyze.__wrapped__(source) == render._analyze_ast(source)
+    assert template_analysis.analyze.__wrapped__(source) == template_analysis._analyze_ast(source)
 
 
 def test_fast_analysis_is_taken_for_plain_templates(monkeypatch):
     def no_jinja(source):
         raise AssertionError("parsed with Jinja")
 
-    monkeypatch.setattr(render, "_analyze_ast", no_jinja)
-    info = render.analyze.__wrapped__("Hi {{ first_name }},\nsee https://example.com/x\n{{ title|d('there') }}")
+    monkeypatch.setattr(template_analysis, "_analyze_ast", no_jinja)
+    info = template_analysis.analyze.__wrapped__("Hi {{ first_name }},\nsee https://example.com/x\n{{ title|d('there') }}")
     assert [(v.name, v.lineno, v.guarded) for v in info.variables] == [("first_name", 1, False), ("title", 3, True)]
     assert info.link_targets == ("https://example.com/x",) and info.first_line_variables == {"first_name"}

@@ -21,7 +21,7 @@ from compiler.lower.program import (
 from compiler.lower.templates import Fragment, Translator
 from compiler.lower.zones import map_zone
 from compiler.plan import cond_to_text, step_window
-from compiler.render import analyze, template_span
+from compiler.template_analysis import analyze, template_span
 
 _SAFE_NAME = re.compile(r"[^a-z0-9_]+")
 

@@ -30,7 +30,7 @@ from jinja2.exceptions import TemplateSyntaxError
 from compiler import ir
 from compiler.capabilities import MergeTags
 from compiler.lower.program import Literal, Var
-from compiler.render import environment
+from compiler.sandbox import environment
 
 # Block tags that open a body closed by `{% end… %}`.
 _OPENERS = frozenset({"if", "for", "macro", "call", "filter", "with", "block", "autoescape", "trans"})

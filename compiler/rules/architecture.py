@@ -368,7 +368,7 @@ class EventChannelMismatch(Rule):
     name = "architecture.impossible-event"
 
     def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
-        from compiler.render import analyze  # template analysis lives with the Jinja environment
+        from compiler.template_analysis import analyze
 
         def has_link(source: str) -> bool:
             return analyze(source).links > 0

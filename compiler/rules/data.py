@@ -187,7 +187,7 @@ def unsubscribe_requirement(campaign: ir.Campaign | None) -> tuple[frozenset[str
     declared plain text (a link, "reply STOP") asks for that text; with nothing declared,
     every email needs `{{ unsubscribe_url }}`.
     """
-    from compiler.render import analyze
+    from compiler.template_analysis import analyze
 
     declared = campaign.compliance.unsubscribe if campaign and campaign.compliance else None
     if declared is None:
@@ -251,11 +251,11 @@ def labelled_templates(step: ir.Step, field: str) -> list[tuple[str, ir.Template
 
 
 def analysis(ctx, source: str):
-    """`render.analyze(source)`, kept for the whole rule run (its own cache is bounded)."""
+    """`template_analysis.analyze(source)`, kept for the whole rule run (its own cache is bounded)."""
     memo = ctx.memo("data.analysis", dict)
     info = memo.get(source)
     if info is None:
-        from compiler.render import analyze
+        from compiler.template_analysis import analyze
 
         info = memo[source] = analyze(source)
     return info

@@ -404,7 +404,7 @@ class OpenerLinks(Rule):
 
 
 def _surely_one_link(source: str) -> bool:
-    """A quick yes for "at most one link and no image", sound for what `render.analyze` counts:
+    """A quick yes for "at most one link and no image", sound for what `template_analysis.analyze` counts:
     fewer than two `http`, no `*_url` variable but the unsubscribe link, no `href`, no `<img`."""
     lower = source.lower()
     if "href" in lower or "<img" in lower or lower.count("http") > 1:

@@ -26,7 +26,7 @@ def project_templates(project: ir.Project) -> Iterator[tuple[str, str, ir.Templa
 
 def template_diagnostics(ctx: RuleContext) -> list[Diagnostic]:
     """SEQ301/302/305 findings for the whole project, computed once per run."""
-    from compiler.render import check_template
+    from compiler.template_analysis import check_template
 
     def build() -> list[Diagnostic]:
         out: list[Diagnostic] = []
@@ -108,8 +108,9 @@ def _runaway_subjects(ctx: RuleContext) -> Iterator[Diagnostic]:
     Bodies are only rendered by `preview`/`compile`; subjects are already rendered at check
     time for SEQ406, so their limit errors cost nothing more to report here.
     """
-    from compiler.render import RenderLimitError, template_span
     from compiler.rules.deliverability import rendered_subjects
+    from compiler.sandbox import RenderLimitError
+    from compiler.template_analysis import template_span
 
     for step, label, tpl, result in rendered_subjects(ctx):
         if isinstance(result, RenderLimitError):
@@ -177,8 +178,8 @@ class OpenerWithoutFirstName(Rule):
     name = "personalization.opener-first-name"
 
     def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
-        from compiler.render import template_span
         from compiler.rules.data import analysis, labelled_templates
+        from compiler.template_analysis import template_span
 
         prospect = ctx.project.prospect
         declared = [n for n in FIRST_NAME_FIELDS if prospect is not None and prospect.field(n) is not None]
