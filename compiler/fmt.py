@@ -28,7 +28,8 @@ from lark import Lark, Token, Tree
 
 from compiler import ir
 from compiler.diagnostics import Diagnostic
-from compiler.parse import ParseContext, _KeepErrorTerminals, decode_string, parse_text
+from compiler.ir_builder import ParseContext, decode_string
+from compiler.parse import _KeepErrorTerminals, parse_text
 from grammar import GRAMMAR_PATH
 
 __all__ = ["FormatError", "FormatResult", "format_source", "format_text", "ir_view", "layout", "quote",

@@ -558,17 +558,17 @@ def test_template_path_problems(tmp_path: Path, ref: str, message: str):
 def test_template_swapped_for_a_fifo_after_the_check_is_refused(tmp_path: Path, monkeypatch):
     # The type is checked again on the opened descriptor: a path swapped between the two must
     # not block (O_NONBLOCK) nor be read.
-    from compiler import parse
+    from compiler import ir_builder
 
     fifo = tmp_path / "pipe.txt"
     os.mkfifo(fifo)
     regular = os.stat(__file__)
-    monkeypatch.setattr(parse.os, "stat", lambda path, *a, **k: regular)
+    monkeypatch.setattr(ir_builder.os, "stat", lambda path, *a, **k: regular)
     outcome: list[BaseException | bytes] = []
 
     def read() -> None:
         try:
-            outcome.append(parse._read_regular_file(fifo))
+            outcome.append(ir_builder._read_regular_file(fifo))
         except BaseException as e:  # noqa: BLE001 - handed to the test thread
             outcome.append(e)
 
@@ -576,7 +576,7 @@ def test_template_swapped_for_a_fifo_after_the_check_is_refused(tmp_path: Path, 
     reader.start()
     reader.join(5)
     assert outcome, "reading the FIFO blocked"
-    assert isinstance(outcome[0], parse._NotRegularFile)
+    assert isinstance(outcome[0], ir_builder._NotRegularFile)
 
 
 def test_template_file_that_is_not_utf8(tmp_path: Path):
