@@ -99,7 +99,7 @@ def lsp(stdio: bool) -> None:
         import pygls  # noqa: F401 - only probing that the optional dependency is there
     except ImportError:
         raise SeqcError("the language server needs pygls: pip install 'seqc[lsp]'") from None
-    from compiler.lsp import serve
+    from compiler.lsp_server import serve
 
     serve()
     sys.exit(OK)

@@ -1,9 +1,9 @@
-"""`seqc lsp`: a language server for `.seq` files, and the editor features as plain functions.
+"""The editor features of `seqc lsp` as plain functions: analysis, go to definition, hover, completion.
 
 The features work on an `Analysis` (a loaded, checked project) and 1-based line/column
 positions counted in characters, like `Span`; they know nothing of the protocol, so tests
-call them directly. `create_server` wires them to pygls (an optional dependency, `seqc[lsp]`),
-which converts positions to the client's encoding (UTF-16 by default).
+call them directly. `compiler.lsp_server.create_server` wires them to pygls (an optional
+dependency, `seqc[lsp]`); `compiler.lsp_positions` says where a position is.
 
 A document inside a folder is analysed as part of that folder's project (SPEC §1): every
 `.seq` file of the folder is parsed, the open editor buffers instead of the files on disk,
@@ -23,13 +23,23 @@ from pathlib import Path
 from compiler import ir
 from compiler.check import run_rules
 from compiler.diagnostics import Diagnostic, SeqcError, Span
+from compiler.lsp_positions import (
+    contains,
+    enclosing_sequence,
+    field_name_span,
+    in_condition,
+    in_inline_template,
+    in_prospect,
+    in_template_expr,
+    lexical,
+    text_of_line,
+    word_at,
+)
 from compiler.parse import parse_text
 from compiler.project import LoadedProject, assemble, load_text, read_source
 
-__all__ = ["Analysis", "Completion", "Hover", "analyze", "complete", "create_server", "definition", "hover",
-           "serve"]
+__all__ = ["Analysis", "Completion", "Hover", "analyze", "complete", "definition", "hover"]
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CODE = re.compile(r"SEQ\d{3}", re.IGNORECASE)
 _EVENT_CALL = re.compile(r"\b(opened|clicked|replied|accepted|connected)\(\s*([a-z0-9_]*)$")
 
@@ -60,7 +70,8 @@ class Analysis:
         return out
 
 
-def _normalise(text: str) -> str:
+def normalise_buffer(text: str) -> str:
+    """An editor buffer as the parser reads a file: no BOM, LF line ends."""
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -76,14 +87,14 @@ def analyze(text: str, path: Path | None, overlays: Mapping[str, str] | None = N
     """
     from compiler.config import RuleConfig, load_config
 
-    text = _normalise(text)
+    text = normalise_buffer(text)
     if path is None:
         name = display or "untitled.seq"
         loaded = load_text(text, file=name, root=Path.cwd())
         return Analysis(name, text, loaded, run_rules(loaded), (name,))
     path = Path(os.path.abspath(path))
     folder = path.parent
-    overlays = {os.path.abspath(k): _normalise(v) for k, v in (overlays or {}).items()}
+    overlays = {os.path.abspath(k): normalise_buffer(v) for k, v in (overlays or {}).items()}
     overlays[str(path)] = text
     names: set[str] = set()
     with contextlib.suppress(OSError):   # a folder that vanished: the buffers are all there is
@@ -117,97 +128,6 @@ def analyze(text: str, path: Path | None, overlays: Mapping[str, str] | None = N
     return Analysis(str(path), text, loaded, run_rules(loaded, config), tuple(files))
 
 
-# ---------------------------------------------------------------- positions
-
-
-def _contains(span: Span | None, file: str, line: int, column: int) -> bool:
-    if span is None or span.file != file:
-        return False
-    if (line, column) < (span.line, span.column):
-        return False
-    return (line, column) <= (span.end_line, span.end_column)
-
-
-def _line_text(text: str, line: int) -> str:
-    lines = text.split("\n")
-    return lines[line - 1] if 1 <= line <= len(lines) else ""
-
-
-def word_at(text: str, line: int, column: int, pattern: re.Pattern = _IDENT) -> tuple[str, int, int] | None:
-    """(word, start column, end column) of the `pattern` match under the 1-based position."""
-    for m in pattern.finditer(_line_text(text, line)):
-        if m.start() + 1 <= column <= m.end() + 1:
-            return m.group(0), m.start() + 1, m.end() + 1
-    return None
-
-
-def _enclosing_sequence(project: ir.Project, file: str, line: int, column: int) -> ir.Sequence | None:
-    for seq in project.sequences:
-        if _contains(seq.span, file, line, column):
-            return seq
-    return None
-
-
-def _in_template_expr(line_text: str, column: int) -> bool:
-    """True when the position is inside an unclosed `{{ … }}` or `{% … %}` on its line."""
-    before = line_text[: column - 1]
-    opened = max(before.rfind("{{"), before.rfind("{%"))
-    closed = max(before.rfind("}}"), before.rfind("%}"))
-    return opened > closed
-
-
-def _lexical(line_text: str, column: int) -> str:
-    """"comment", "string" or "code": what the position is in, judged from its line."""
-    in_string = False
-    i, end = 0, min(column - 1, len(line_text))
-    while i < end:
-        c = line_text[i]
-        if in_string and c == "\\":
-            i += 2
-            continue
-        if c == '"':
-            in_string = not in_string
-        elif c == "#" and not in_string:
-            return "comment"
-        i += 1
-    return "string" if in_string else "code"
-
-
-def _in_inline_template(project: ir.Project, file: str, line: int, column: int) -> bool:
-    """Inside a string written in the .seq file (multi-line ones included)."""
-    for seq in project.sequences:
-        for step in seq.all_steps():
-            for _, tpl in step.templates():
-                if tpl.path is None and _contains(tpl.span, file, line, column):
-                    return True
-    return False
-
-
-def _cond_spans(project: ir.Project) -> list[Span]:
-    spans: list[Span] = []
-    for seq in project.sequences:
-        for step in seq.all_steps():
-            if step.guard is not None:
-                spans.append(step.guard.span)
-            spans.extend(b.cond.span for b in step.branches if b.cond is not None)
-        spans.extend(ev.span for ev in seq.events)
-    for camp in project.campaigns:
-        spans.extend(r.span for r in camp.routes)
-    return spans
-
-
-def _in_condition(project: ir.Project, file: str, line: int, column: int) -> bool:
-    return any(_contains(s, file, line, column) for s in _cond_spans(project))
-
-
-def _in_prospect(project: ir.Project, file: str, line: int, column: int) -> bool:
-    return project.prospect is not None and _contains(project.prospect.span, file, line, column)
-
-
-def _field_name_span(f: ir.Field) -> Span:
-    return Span(f.span.file, f.span.line, f.span.column, f.span.line, f.span.column + len(f.name))
-
-
 # ---------------------------------------------------------------- resolution
 
 
@@ -232,26 +152,26 @@ def resolve(analysis: Analysis, line: int, column: int) -> tuple[Target, int, in
         return None
     word, start, end = found
     project, file = analysis.project, analysis.file
-    line_text = _line_text(analysis.text, line)
+    line_text = text_of_line(analysis.text, line)
     fields = {f.name: f for f in project.prospect.fields} if project.prospect else {}
 
     def field_target() -> Target | None:
         if word in fields:
-            return Target("field", word, _field_name_span(fields[word]), fields[word])
+            return Target("field", word, field_name_span(fields[word]), fields[word])
         if word in ir.BUILTIN_VARIABLES:
             return Target("builtin", word, None)
         return None
 
-    if _in_template_expr(line_text, column):
+    if in_template_expr(line_text, column):
         t = field_target()
         return (t, start, end) if t else None
-    if _lexical(line_text, column) != "code" or _in_inline_template(project, file, line, column):
+    if lexical(line_text, column) != "code" or in_inline_template(project, file, line, column):
         return None   # prose in a string or a comment names nothing (rule codes aside, above)
-    if _in_prospect(project, file, line, column):
+    if in_prospect(project, file, line, column):
         t = field_target() if word in fields and line_text.lstrip().startswith(word) else None
         return (t, start, end) if t else None
-    seq = _enclosing_sequence(project, file, line, column)
-    in_cond = _in_condition(project, file, line, column)
+    seq = enclosing_sequence(project, file, line, column)
+    in_cond = in_condition(project, file, line, column)
     if seq is not None:
         step = _first_step(seq, word)
         if step is not None:
@@ -447,14 +367,14 @@ def complete(analysis: Analysis, line: int, column: int, *, fallback: Analysis |
     `fallback` (the last analysis without syntax errors) supplies names while the document
     is mid-edit and does not parse; `trigger` is the character that triggered the request.
     """
-    line_text = _line_text(analysis.text, line)
+    line_text = text_of_line(analysis.text, line)
     before = line_text[: column - 1]
     names = _Names(analysis, fallback, line, column)
-    if _in_template_expr(line_text, column):
+    if in_template_expr(line_text, column):
         if re.search(r"\|\s*[a-z_]*$", before):
             return [Completion("default", "function", "fallback for a missing value", 'default("")')]
         return names.variables()
-    if _lexical(line_text, column) != "code" or _in_inline_template(analysis.project, analysis.file, line, column):
+    if lexical(line_text, column) != "code" or in_inline_template(analysis.project, analysis.file, line, column):
         return []     # prose in a string or a comment
     found = _after(before, names)
     if found is not None:
@@ -524,7 +444,7 @@ class _Names:
         self.project = analysis.project
         self.sequence = None
         for a in sources:
-            seq = _enclosing_sequence(a.project, a.file, line, column)
+            seq = enclosing_sequence(a.project, a.file, line, column)
             if seq is not None:
                 self.sequence = seq
                 break
@@ -544,14 +464,14 @@ class _Names:
         self.all_sequences = sorted({s.name for a in sources for s in a.project.sequences})
         file = analysis.file
         self.in_step = self.sequence is not None and any(
-            _contains(s.span, file, line, column) for s in self.sequence.all_steps())
-        self.in_prospect = any(_in_prospect(a.project, a.file, line, column) for a in sources)
-        self.in_campaign = any(_contains(c.span, a.file, line, column) for a in sources for c in a.project.campaigns)
-        self.in_condition = _in_condition(analysis.project, file, line, column)
+            contains(s.span, file, line, column) for s in self.sequence.all_steps())
+        self.in_prospect = any(in_prospect(a.project, a.file, line, column) for a in sources)
+        self.in_campaign = any(contains(c.span, a.file, line, column) for a in sources for c in a.project.campaigns)
+        self.in_condition = in_condition(analysis.project, file, line, column)
         self.in_route_block = False
         for a in sources:
             for camp in a.project.campaigns:
-                if camp.routes and _contains(camp.routes[0].span.to(camp.routes[-1].span), a.file, line, column):
+                if camp.routes and contains(camp.routes[0].span.to(camp.routes[-1].span), a.file, line, column):
                     self.in_route_block = True
 
     def fields(self) -> list[Completion]:
@@ -583,205 +503,3 @@ class _Names:
 
     def sequences(self) -> list[Completion]:
         return [Completion(name, "sequence") for name in self.all_sequences]
-
-
-# ---------------------------------------------------------------- the server (pygls)
-
-
-def create_server():
-    """A pygls `LanguageServer` with seqc's features registered (needs `seqc[lsp]`)."""
-    from lsprotocol import types as lsp
-    from pygls.lsp.server import LanguageServer
-    from pygls.uris import to_fs_path
-
-    from compiler import __version__
-
-    severity = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning,
-                "info": lsp.DiagnosticSeverity.Information}
-    kinds = {"keyword": lsp.CompletionItemKind.Keyword, "field": lsp.CompletionItemKind.Field,
-             "step": lsp.CompletionItemKind.Reference, "path": lsp.CompletionItemKind.Module,
-             "sequence": lsp.CompletionItemKind.Class, "function": lsp.CompletionItemKind.Function,
-             "value": lsp.CompletionItemKind.EnumMember, "variable": lsp.CompletionItemKind.Variable}
-
-    class SeqcServer(LanguageServer):
-        def __init__(self) -> None:
-            super().__init__("seqc", __version__)
-            self.analyses: dict[str, Analysis] = {}
-            self.last_good: dict[str, Analysis] = {}
-            self.published: dict[str, set[str]] = {}       # project folder -> URIs with diagnostics sent
-
-        # -- paths and URIs
-
-        def path_of(self, uri: str) -> Path | None:
-            fs = to_fs_path(uri)
-            return Path(fs) if fs else None
-
-        def uri_of(self, file: str) -> str:
-            for doc_uri in self.workspace.text_documents:
-                p = self.path_of(doc_uri)
-                if p is not None and os.path.abspath(p) == file:
-                    return doc_uri
-            return file if "://" in file or file.startswith("untitled:") else Path(file).as_uri()
-
-        def lines_of(self, analysis: Analysis, file: str) -> list[str]:
-            text = analysis.text if file == analysis.file else analysis.loaded.sources.get(file, "")
-            return text.split("\n")
-
-        def to_range(self, analysis: Analysis, span: Span) -> lsp.Range:
-            lines = self.lines_of(analysis, span.file)
-            codec = self.workspace.position_codec
-            start = codec.position_to_client_units(lines, lsp.Position(span.line - 1, max(span.column - 1, 0)))
-            end = codec.position_to_client_units(lines, lsp.Position(span.end_line - 1, max(span.end_column - 1, 0)))
-            if (end.line, end.character) < (start.line, start.character):
-                end = start
-            return lsp.Range(start=start, end=end)
-
-        def position(self, uri: str, pos: lsp.Position) -> tuple[int, int]:
-            doc = self.workspace.get_text_document(uri)
-            server_pos = doc.position_codec.position_from_client_units(doc.lines, pos)
-            return server_pos.line + 1, server_pos.character + 1
-
-        # -- analysis and diagnostics
-
-        def overlays(self) -> dict[str, str]:
-            out = {}
-            for doc_uri, doc in self.workspace.text_documents.items():
-                p = self.path_of(doc_uri)
-                if p is not None and str(p).endswith(".seq"):
-                    out[os.path.abspath(p)] = doc.source
-            return out
-
-        def refresh(self, uri: str) -> Analysis:
-            doc = self.workspace.get_text_document(uri)
-            path = self.path_of(uri)
-            analysis = analyze(doc.source, path, self.overlays(), display=uri)
-            self.analyses[uri] = analysis
-            if not analysis.loaded.has_syntax_errors:
-                self.last_good[uri] = analysis
-            self.publish(analysis, uri, doc.version)
-            return analysis
-
-        def publish(self, analysis: Analysis, uri: str, version: int | None) -> None:
-            key = analysis.project.root
-            sent: set[str] = set()
-            for file, diags in analysis.by_file().items():
-                target = uri if file == analysis.file else self.uri_of(file)
-                items = [self.to_diagnostic(analysis, d) for d in diags]
-                self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-                    uri=target, diagnostics=items, version=version if target == uri else None))
-                if items:
-                    sent.add(target)
-            for stale in self.published.get(key, set()) - sent - {self.uri_of(f) for f in analysis.files}:
-                self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=stale, diagnostics=[]))
-            self.published[key] = sent
-
-        def to_diagnostic(self, analysis: Analysis, d: Diagnostic) -> lsp.Diagnostic:
-            span = d.span or Span(analysis.file, 1, 1, 1, 1)
-            message = d.message + (f"\nhelp: {d.help}" if d.help else "")
-            return lsp.Diagnostic(range=self.to_range(analysis, span), message=message,
-                                  severity=severity[d.severity.value], code=d.code, source="seqc")
-
-        def fallback(self, uri: str, analysis: Analysis) -> Analysis | None:
-            """The last analysis of `uri` that parsed; for a buffer that never did, its file on disk."""
-            good = self.last_good.get(uri)
-            if good is not None or not analysis.loaded.has_syntax_errors:
-                return good
-            path = self.path_of(uri)
-            if path is None or not path.is_file():
-                return None
-            try:
-                disk = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                return None
-            others = {k: v for k, v in self.overlays().items() if k != os.path.abspath(path)}
-            candidate = analyze(disk, path, others)
-            if candidate.loaded.has_syntax_errors:
-                return None
-            self.last_good[uri] = candidate
-            return candidate
-
-        def current(self, uri: str) -> Analysis:
-            analysis = self.analyses.get(uri)
-            doc = self.workspace.get_text_document(uri)
-            if analysis is None or analysis.text != _normalise(doc.source):
-                analysis = self.refresh(uri)
-            return analysis
-
-    server = SeqcServer()
-
-    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: SeqcServer, params: lsp.DidOpenTextDocumentParams) -> None:
-        ls.refresh(params.text_document.uri)
-
-    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: SeqcServer, params: lsp.DidChangeTextDocumentParams) -> None:
-        ls.refresh(params.text_document.uri)
-
-    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
-    def did_save(ls: SeqcServer, params: lsp.DidSaveTextDocumentParams) -> None:
-        ls.refresh(params.text_document.uri)
-
-    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
-    def did_close(ls: SeqcServer, params: lsp.DidCloseTextDocumentParams) -> None:
-        uri = params.text_document.uri
-        analysis = ls.analyses.pop(uri, None)
-        ls.last_good.pop(uri, None)
-        if analysis is None:
-            return
-        others = [u for u, a in ls.analyses.items() if a.project.root == analysis.project.root]
-        if others:
-            ls.refresh(others[0])
-        else:   # nothing of this project is open any more: clear what was shown for it
-            for stale in ls.published.pop(analysis.project.root, set()) | {uri}:
-                ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=stale, diagnostics=[]))
-
-    @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
-    def did_change_watched_files(ls: SeqcServer, params: lsp.DidChangeWatchedFilesParams) -> None:
-        # A template, seqc.toml or a closed .seq file changed on disk: re-check one open document
-        # of each project (that publishes the whole project).
-        seen: set[str] = set()
-        for uri, analysis in list(ls.analyses.items()):
-            if analysis.project.root not in seen:
-                seen.add(analysis.project.root)
-                ls.refresh(uri)
-
-    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
-    def on_hover(ls: SeqcServer, params: lsp.HoverParams) -> lsp.Hover | None:
-        uri = params.text_document.uri
-        analysis = ls.current(uri)
-        line, column = ls.position(uri, params.position)
-        found = hover(analysis, line, column)
-        if found is None:
-            return None
-        return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=found.markdown),
-                         range=ls.to_range(analysis, found.span))
-
-    @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
-    def on_definition(ls: SeqcServer, params: lsp.DefinitionParams) -> lsp.Location | None:
-        uri = params.text_document.uri
-        analysis = ls.current(uri)
-        line, column = ls.position(uri, params.position)
-        span = definition(analysis, line, column)
-        if span is None:
-            return None
-        return lsp.Location(uri=uri if span.file == analysis.file else ls.uri_of(span.file),
-                            range=ls.to_range(analysis, span))
-
-    @server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
-                    lsp.CompletionOptions(trigger_characters=["(", "{", " ", "|", ">"]))
-    def on_completion(ls: SeqcServer, params: lsp.CompletionParams) -> lsp.CompletionList:
-        uri = params.text_document.uri
-        analysis = ls.current(uri)
-        line, column = ls.position(uri, params.position)
-        trigger = params.context.trigger_character if params.context is not None else None
-        items = complete(analysis, line, column, fallback=ls.fallback(uri, analysis), trigger=trigger)
-        return lsp.CompletionList(is_incomplete=False, items=[
-            lsp.CompletionItem(label=c.label, kind=kinds.get(c.kind), detail=c.detail, insert_text=c.insert)
-            for c in items])
-
-    return server
-
-
-def serve() -> None:
-    """Run the language server over stdin/stdout until the client disconnects."""
-    create_server().start_io()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from compiler import lsp, skeleton
+from compiler import lsp, lsp_server, skeleton
 from compiler.cli_authoring import lsp as lsp_cmd
 from compiler.diagnostics import SeqcError
 
@@ -42,7 +42,7 @@ class Client:
     """Feeds JSON-RPC messages to a server's protocol and collects what it sends back."""
 
     def __init__(self) -> None:
-        self.server = lsp.create_server()
+        self.server = lsp_server.create_server()
         self.sent: list[dict] = []
         self.server.protocol.set_writer(self, include_headers=False)
         self._id = 0
