@@ -210,4 +210,27 @@ def create_server():
 
 def serve() -> None:
     """Run the language server over stdin/stdout until the client disconnects."""
+    _quiet_logs()
     create_server().start_io()
+
+
+def _quiet_logs() -> None:
+    """pygls logs a client's malformed message with its traceback; the client shows our stderr
+    as its log, so one line each is enough (and no traceback reaches the user)."""
+    import logging
+
+    class OneLine(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            lines = record.getMessage().strip().splitlines()  # pygls puts tracebacks in the message
+            text = " ".join(lines[0].split()) if lines else record.levelname.lower()
+            if record.exc_info and record.exc_info[1] is not None:
+                error = record.exc_info[1]
+                text += f": {type(error).__name__}: {' '.join(str(error).split())[:300]}"
+            return f"seqc lsp: {text}"
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLine())
+    for name in ("pygls", "lsprotocol"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.propagate = False

@@ -453,3 +453,17 @@ def test_authoring_docs_cover_the_commands():
     for needle in ("seqc graph", "seqc new", "seqc fmt", "seqc lsp", ".pre-commit-hooks.yaml",
                    "seqc check --format github", "```mermaid", "editors/vscode"):
         assert needle in text, needle
+
+
+def test_a_malformed_client_message_is_one_log_line_not_a_traceback():
+    pytest.importorskip("pygls")
+    import subprocess
+
+    body = b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}'  # no processId, no capabilities
+    message = b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    proc = subprocess.run([sys.executable, "-c", "from compiler.cli import run; run(['lsp'])"], input=message,
+                          capture_output=True, timeout=60)
+    err = proc.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in err and err.strip()
+    assert all(line.startswith("seqc lsp: ") for line in err.splitlines()), err
+    assert b"Invalid Params" in proc.stdout  # the client is told, as the protocol says
