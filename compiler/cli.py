@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from compiler.diagnostics import SeqcError
+from compiler.diagnostics import SeqcError, origin_of
 
 
 class ExitCode(enum.IntEnum):
@@ -59,7 +59,23 @@ def _emit(text: str) -> None:
         click.echo(text, nl=not text.endswith("\n"))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _ReaderLeft(Exception):
+    """stdout's reader went away (`seqc … | head`). Not an OSError, so click lets it through."""
+
+
+class _Group(click.Group):
+    """Click answers a broken pipe with `exit 1` ("error diagnostics" in SPEC §6) before `run` sees
+    it; this group hands it to `run` instead, which exits 0 with nothing said. Broken pipes to
+    preview workers never get here (the pool reports those as a failed worker)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _ReaderLeft from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(_version(), "--version", "-V", prog_name="seqc", message="%(prog)s %(version)s")
 def main() -> None:
     """seqc — B2B outbound sequences as code: check, plan, compile and preview them."""
@@ -192,9 +208,6 @@ def _run_main(argv: list[str] | None) -> int:
         _take_over_sigint()
         main.main(args=argv, prog_name="seqc", standalone_mode=False)
     except SystemExit as e:
-        if _reader_left():
-            _silence_stdout()
-            return ExitCode.OK
         return e.code if isinstance(e.code, int) else (0 if e.code is None else ExitCode.USAGE)
     except click.exceptions.Abort:
         _say("seqc: interrupted")
@@ -208,13 +221,13 @@ def _run_main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         _say("seqc: interrupted")
         return ExitCode.USAGE
-    except BrokenPipeError:  # the reader left (`seqc … | head`): nothing to say, nobody to say it to
+    except (_ReaderLeft, BrokenPipeError):  # `seqc … | head`: nothing to say, nobody to say it to
         _silence_stdout()
         return ExitCode.OK
     except OSError as e:
         return _io_error(e)
     except Exception as e:  # noqa: BLE001 - the one place that turns bugs into exit 3
-        where = _origin(e)
+        where = origin_of(e)
         _say(f"seqc: internal error: {type(e).__name__}: {_one_line(str(e))}{where} (please report this)")
         return ExitCode.INTERNAL
     return ExitCode.OK
@@ -270,23 +283,6 @@ def _quietly(show) -> None:
         pass
 
 
-def _reader_left() -> bool:
-    """Did click turn a closed stdout into `exit 1`? 1 would read as "error diagnostics", so it
-    becomes 0. Click does so for any EPIPE before we see the error, and says so by wrapping
-    stdout (`_PacifyFlushWrapper`); the pipe itself must confirm its reader is gone, so a broken
-    pipe to anything else (a worker process) is never taken for it."""
-    if not type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
-        return False
-    try:
-        import select
-
-        poller = select.poll()
-        poller.register(sys.__stdout__.fileno(), 0)  # type: ignore[union-attr]
-        return any(event & select.POLLERR for _, event in poller.poll(0))
-    except (AttributeError, OSError, ValueError):  # no poll (Windows), no real stdout
-        return False
-
-
 def _silence_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -298,20 +294,6 @@ def _silence_stdout() -> None:
 def _one_line(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _origin(e: BaseException) -> str:
-    """` at FILE:LINE` of the innermost frame (an error from a worker process brings its own)."""
-    if isinstance(getattr(e, "origin", None), str):
-        return e.origin  # type: ignore[attr-defined]
-    tb = e.__traceback__
-    last = None
-    while tb is not None:
-        last = tb
-        tb = tb.tb_next
-    if last is None:
-        return ""
-    return f" at {os.path.basename(last.tb_frame.f_code.co_filename)}:{last.tb_lineno}"
 
 
 if __name__ == "__main__":  # pragma: no cover

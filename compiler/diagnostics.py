@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass
 
 
@@ -59,3 +60,16 @@ class Diagnostic:
 
 class SeqcError(Exception):
     """A one-line user-facing error (usage or I/O): the CLI prints it and exits 2."""
+
+
+def origin_of(e: BaseException) -> str:
+    """` at FILE:LINE` of the innermost frame an exception passed, for a one-line internal error
+    (an exception from a preview worker process carries its own as `origin`)."""
+    if isinstance(getattr(e, "origin", None), str):
+        return e.origin  # type: ignore[attr-defined]
+    tb = e.__traceback__
+    if tb is None:
+        return ""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"

@@ -7,8 +7,11 @@ paths given to the compiler are relative and diagnostic `file` values are stable
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +110,32 @@ def json_snapshot(snapshot):
 def text_snapshot(snapshot):
     """`assert text == text_snapshot`: a `.txt` file per assertion."""
     return snapshot.use_extension(snapshot_ext("txt"))
+
+
+# ---------------------------------------------------------------- recursion limits
+
+
+@contextlib.contextmanager
+def recursion_limit(limit: int) -> Iterator[None]:
+    """Run a block at `limit`, then put back whatever the limit was."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
+
+
+@pytest.fixture
+def default_recursion_limit():
+    """The interpreter's default limit, whatever an earlier in-process CLI run (limit 10 000) left."""
+    with recursion_limit(1000):
+        yield
+
+
+@pytest.fixture
+def cli_recursion_limit():
+    """The limit `compiler.cli.run` sets (10 000): what `seqc compile` runs with (json.loads recurses
+    once per level of an artifact)."""
+    with recursion_limit(10_000):
+        yield

@@ -11,10 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from datetime import date
 
 import pytest
+from conftest import recursion_limit
 
 from compiler import ir, ir_schema
 from compiler.api import validate_artifact
@@ -37,16 +37,6 @@ def guarded(cond: str) -> str:
 def ir_doc(text: str) -> dict:
     (art,) = IRTarget().emit(CompileInput(load_text(text, "t.seq")))
     return json.loads(art.text)
-
-
-@pytest.fixture
-def default_recursion_limit():
-    before = sys.getrecursionlimit()
-    sys.setrecursionlimit(1000)
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(before)
 
 
 def nested(depth: int) -> list:
@@ -88,14 +78,8 @@ def test_json_text_stops_indenting_deeper_and_stays_the_same_json():
 
 
 def _loads_deep(text: str):
-    import sys
-
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(100_000)  # json.loads recurses; only this check reads the text back
-    try:
+    with recursion_limit(100_000):  # json.loads recurses; only this check reads the text back
         return json.loads(text)
-    finally:
-        sys.setrecursionlimit(limit)
 
 
 def test_json_text_refuses_what_json_refuses():
@@ -213,17 +197,6 @@ def test_validating_in_pieces_gives_the_errors_of_one_pass(monkeypatch, cut):
     pieces = sorted((list(e.path), e.message) for e in ir_schema.iter_errors(check, doc))
     assert pieces == whole
     assert len(whole) == 3
-
-
-@pytest.fixture
-def cli_recursion_limit():
-    """What `seqc compile` runs with: json.loads recurses once per level of the artifact."""
-    before = sys.getrecursionlimit()
-    sys.setrecursionlimit(10_000)
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(before)
 
 
 @pytest.mark.usefixtures("cli_recursion_limit")

@@ -69,17 +69,6 @@ def check_text(text: str, ignore=QUADRATIC_RULES):
     return loaded, run_rules(loaded, RuleConfig().merged((), tuple(ignore)))
 
 
-@pytest.fixture
-def default_recursion_limit():
-    """The interpreter's default limit, whatever an earlier in-process CLI run (limit 10 000) left."""
-    before = sys.getrecursionlimit()
-    sys.setrecursionlimit(1000)
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(before)
-
-
 # ---------------------------------------------------------------- big inputs complete
 
 
@@ -205,17 +194,6 @@ def test_deep_condition_through_the_cli(tmp_path: Path, shape: str, command: str
     args = [command, str(tmp_path)] + (["--target", "ir"] if command == "compile" else [])
     r = run_seqc(*args)
     assert r.returncode in (0, 1) and "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
-
-
-@pytest.fixture
-def cli_recursion_limit():
-    """The limit `compiler.cli.run` sets (10 000): what `seqc compile` runs with."""
-    before = sys.getrecursionlimit()
-    sys.setrecursionlimit(10_000)
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(before)
 
 
 def _target_names() -> list[str]:

@@ -34,7 +34,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 
-from compiler.diagnostics import SeqcError
+from compiler.diagnostics import SeqcError, origin_of
 from compiler.preview.work import Done, Job, Work
 from compiler.prospects import Record
 from compiler.prospects.slicing import Slice
@@ -80,6 +80,7 @@ class Pool:
             rebuild = None
         self.conns: list[Connection] = []
         self.procs: list = []
+        self.proc_of: dict[Connection, object] = {}  # for the exit code of a worker that is gone
         self.load: dict[Connection, int] = {}  # tasks handed to each worker and not done
         try:
             for _ in range(jobs):
@@ -89,6 +90,7 @@ class Pool:
                 theirs.close()
                 self.conns.append(mine)
                 self.procs.append(proc)
+                self.proc_of[mine] = proc
         except BaseException:
             self.terminate()
             raise
@@ -116,7 +118,7 @@ class Pool:
         exhausted = False
 
         def send(conn: Connection, message: tuple) -> None:
-            _send(conn, self.procs[self.conns.index(conn)], message)
+            _send(conn, self.proc_of[conn], message)
 
         window = AHEAD * 2 * len(self.conns)  # slices handed out and not yet yielded, at most
 
@@ -148,7 +150,7 @@ class Pool:
         def receive() -> None:
             nonlocal based, base, unwritten
             for conn in wait(self.conns):
-                kind, k, value = _receive(conn, self.procs[self.conns.index(conn)])
+                kind, k, value = _receive(conn, self.proc_of[conn])
                 if kind == "counted":
                     counted[k] = value
                     while based in counted:  # send every base that is now known, in order
@@ -196,10 +198,7 @@ class Pool:
             self.terminate()
             return
         for conn in self.conns:
-            try:
-                conn.send(None)
-            except OSError:
-                pass
+            _send_quietly(conn, None)
         self._end(wait=5.0)
 
     def terminate(self) -> None:
@@ -345,15 +344,13 @@ def _serve(conn: Connection, job: Job | None, spool_path: str, output: tuple[str
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         return  # the main process went away
     except Exception as e:  # noqa: BLE001 - reported by the main process as an internal error
-        from compiler.cli import _origin
-
-        _send_quietly(conn, ("bug", -1, (f"{type(e).__name__}: {e}", _origin(e))))
+        _send_quietly(conn, ("bug", -1, (f"{type(e).__name__}: {e}", origin_of(e))))
     finally:
         if worker is not None:
             worker.close()
 
 
-def _send_quietly(conn: Connection, message: tuple) -> None:
+def _send_quietly(conn: Connection, message: tuple | None) -> None:
     try:
         conn.send(message)
     except OSError:

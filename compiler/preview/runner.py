@@ -28,8 +28,7 @@ from compiler.preview.sink import FileSink, Sink, StreamSink, TreeSink, check_re
 from compiler.preview.touches import enrollment_date
 from compiler.preview.work import Done, Job, Work
 from compiler.prospects import Counts, Record, RecordError, show
-from compiler.prospects.fields import compile_validator
-from compiler.prospects.reading import Source, load_prospects, open_prospects, validated
+from compiler.prospects.reading import Source, open_prospects
 
 RUN = 128  # records previewed between writes with --jobs 1
 SLICE = 512  # records per slice handed to a worker
@@ -66,10 +65,9 @@ def _runs(items: Iterator[Record | RecordError], size: int) -> Iterator[list[Rec
         yield run
 
 
-def _serial(work: Work, source: Source, project: ir.Project) -> Iterator[Done]:
-    assert project.prospect is not None
+def _serial(work: Work) -> Iterator[Done]:
     index = 0
-    for run in _runs(validated(source.records(), compile_validator(project.prospect)), RUN):
+    for run in _runs(work.records(), RUN):
         done = work.preview(run, index)
         yield done
         if done.stopped:
@@ -77,17 +75,15 @@ def _serial(work: Work, source: Source, project: ir.Project) -> Iterator[Done]:
         index += done.counts.valid
 
 
-def _sampled(opts: Options, work: Work, source: Source, project: ir.Project
-             ) -> tuple[Done, list[list[tuple[Record, dt.date]]]]:
+def _sampled(opts: Options, work: Work) -> tuple[Done, list[list[tuple[Record, dt.date]]]]:
     """`--sample N`: the N valid records whose address hashes lowest, stable whatever the file order.
 
     Returns the reading's own `Done` (bad-record lines and read counts) and the chosen records,
     each with the enrollment date of its place in the file, in runs."""
-    assert project.prospect is not None
     heap: list[tuple[int, int, Record, dt.date]] = []
     size = opts.sample or 0
     done, index = Done(), 0
-    for item in validated(source.records(), compile_validator(project.prospect)):
+    for item in work.records():
         done.counts.add(item)
         if type(item) is RecordError:
             done.lines.append(item.line())
@@ -105,19 +101,18 @@ def _sampled(opts: Options, work: Work, source: Source, project: ir.Project
     return done, [chosen[i:i + RUN] for i in range(0, len(chosen), RUN)]
 
 
-def _results(opts: Options, work: Work, job: Job, source: Source, project: ir.Project, sink: Sink
-             ) -> Iterator[Done]:
+def _results(opts: Options, work: Work, job: Job, source: Source, sink: Sink) -> Iterator[Done]:
     """Every run's `Done`, in input order, from this process or from a pool of workers (which
     write the main stream into the sink's file themselves when it has one)."""
     if opts.sample:
-        read, runs = _sampled(opts, work, source, project)
+        read, runs = _sampled(opts, work)
         yield read
         if opts.jobs <= 1:
             yield from (work.preview_chosen(run) for run in runs)
             return
         tasks = [("chosen", run) for run in runs]
     elif opts.jobs <= 1:
-        yield from _serial(work, source, project)
+        yield from _serial(work)
         return
     else:
         from compiler.prospects.slicing import slices
@@ -170,20 +165,18 @@ def run(opts: Options, project: ir.Project, info: RunInfo, *, echo: Callable[[st
     if fmt.tree and opts.out_dir is not None:
         check_replaceable(Path(opts.out_dir))
     counts = Counts()
-    if opts.strict and _any_bad(opts, project, counts, echo):
+    if opts.strict and _any_bad(work, counts, echo):
         echo(counts.line())
         return 1
     counts = Counts()
     sink = open_sink(opts, fmt, stdout)
     progress = Progress(opts.sample or opts.limit, echo) if opts.progress else None
-    failed = False
     try:
         sink.write(fmt.begin())
-        for done in _results(opts, work, job, source, project, sink):
+        for done in _results(opts, work, job, source, sink):
             for line in done.lines:
                 echo(line)
             counts.merge(done.counts)
-            failed = failed or done.failed
             sink.write(done.stream)
             for rel, data in done.files:
                 sink.add_file(rel, data)
@@ -194,7 +187,7 @@ def run(opts: Options, project: ir.Project, info: RunInfo, *, echo: Callable[[st
             sink.add_file(rel, data)
         if progress is not None:
             progress.done()
-        if failed and opts.strict:
+        if opts.strict and counts.rendered < counts.routed:  # a render or schedule error
             sink.abort()
             echo(counts.line())
             return 1
@@ -211,13 +204,12 @@ def run(opts: Options, project: ir.Project, info: RunInfo, *, echo: Callable[[st
     return 0
 
 
-def _any_bad(opts: Options, project: ir.Project, counts: Counts, echo: Callable[[str], None]) -> bool:
+def _any_bad(work: Work, counts: Counts, echo: Callable[[str], None]) -> bool:
     """`--strict`: check every record before any output is written."""
-    assert project.prospect is not None
     bad = False
-    for item in load_prospects(opts.prospects, project.prospect):
+    for item in work.records():
         counts.add(item)
-        if isinstance(item, RecordError):
+        if type(item) is RecordError:
             echo(item.line())
             bad = True
     return bad

@@ -9,7 +9,7 @@ the stderr lines (bad records, unrouted prospects, render errors) and the counts
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from compiler import ir
@@ -30,9 +30,12 @@ class Done:
     counts: Counts = field(default_factory=Counts)
     stream: str | bytes = ""
     files: list[tuple[str, bytes]] = field(default_factory=list)
-    previewed: int = 0  # records routed or unrouted (progress ticks)
-    failed: bool = False  # a render or schedule error
     stopped: bool = False  # `--limit` reached: nothing after this run counts
+
+    @property
+    def previewed(self) -> int:
+        """Records routed or not (the progress ticks)."""
+        return self.counts.routed + self.counts.unrouted
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,11 @@ class Work:
         from compiler.project import discover, load
 
         return cls(load(discover([job.project_path])[0]).project, job)
+
+    def records(self) -> Iterator[Record | RecordError]:
+        """The whole prospect file, validated (what `--jobs 1`, `--sample` and `--strict` read)."""
+        assert self.source is not None
+        return validated(self.source.records(), self._validator)
 
     def read(self, piece: Slice) -> list[Record | RecordError]:
         """A slice of the file parsed and validated (the part of the work that needs no enrollment index)."""
@@ -104,14 +112,12 @@ class Work:
         p = self.previewer.preview(record, enrolled)
         chunk = self.format.prospect(p)
         counts = done.counts
-        done.previewed += 1
         if not p.routed:
             counts.unrouted += 1
             done.lines.append(f"unrouted: row {p.row} ({show(p.email)})")
         else:
             counts.routed += 1
             if p.error:
-                done.failed = True
                 done.lines.append(f"row {p.row}: {show(p.error, 300)}")
             else:
                 counts.rendered += 1
