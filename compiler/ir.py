@@ -148,6 +148,21 @@ def walk_cond(cond: Cond) -> Iterator[Cond]:
             stack.extend(reversed(node.operands))
 
 
+def cond_depth(cond: Cond, limit: int) -> int:
+    """How deep `cond` nests (a single test is 1), iteratively; past `limit` it stops at `limit + 1`."""
+    deepest, stack = 0, [(cond, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        if isinstance(node, Not):
+            stack.append((node.operand, depth + 1))
+        elif isinstance(node, (And, Or)):
+            stack.extend((child, depth + 1) for child in node.operands)
+    return deepest
+
+
 # ---------------------------------------------------------------- templates and steps
 
 

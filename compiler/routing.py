@@ -175,7 +175,7 @@ def predicate(cond: ir.Cond) -> Predicate:
     found = _PREDICATES.get(id(cond))
     if found is not None and found[0] is cond:
         return found[1]
-    if _depth(cond) > _MAX_COMPILED_DEPTH:
+    if ir.cond_depth(cond, _MAX_COMPILED_DEPTH) > _MAX_COMPILED_DEPTH:
         def fn(data: Mapping[str, Any], lookup: EventLookup | None, _c: ir.Cond = cond) -> bool | None:
             return eval_cond(_c, data, lookup)
     else:
@@ -184,20 +184,6 @@ def predicate(cond: ir.Cond) -> Predicate:
         _PREDICATES.clear()
     _PREDICATES[id(cond)] = (cond, fn)
     return fn
-
-
-def _depth(cond: ir.Cond) -> int:
-    deepest, stack = 0, [(cond, 1)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > _MAX_COMPILED_DEPTH:
-            break
-        if isinstance(node, ir.Not):
-            stack.append((node.operand, depth + 1))
-        elif isinstance(node, (ir.And, ir.Or)):
-            stack.extend((child, depth + 1) for child in node.operands)
-    return deepest
 
 
 def _compile(node: ir.Cond) -> Predicate:

@@ -274,9 +274,6 @@ def plan_unknown(sched: SequenceSchedule, data: Mapping[str, Any], email: str, e
 
 
 def _decide(cond: ir.Cond, data: Mapping[str, Any], history: History | None, at: dt.datetime) -> bool | None:
-    if isinstance(cond, ir.Has):  # the most common guard (`has(phone)`): the same test as routing's, inline
-        value = data.get(cond.field)
-        return not (value is None or (isinstance(value, str) and (not value or value.isspace())))
     return predicate(cond)(data, history.lookup(at) if history is not None else None)
 
 

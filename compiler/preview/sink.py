@@ -26,6 +26,11 @@ MARKER = ".seqc-preview"
 _WRITEBACK = 32 << 20
 
 
+def _utf8(text: str | bytes) -> bytes:
+    # text from this process, bytes already encoded by a `--jobs` worker
+    return text.encode("utf-8") if isinstance(text, str) else text
+
+
 class Sink:
     """Base: a main text stream and, for folders, files."""
 
@@ -60,7 +65,7 @@ class StreamSink(Sink):
 
     def write(self, text: str | bytes) -> None:
         if text:
-            self.stream.write(text.encode("utf-8") if isinstance(text, str) else text)
+            self.stream.write(_utf8(text))
 
     def commit(self) -> None:
         self.stream.flush()
@@ -84,7 +89,7 @@ class FileSink(Sink):
 
     def write(self, text: str | bytes) -> None:
         if text:
-            data = text.encode("utf-8") if isinstance(text, str) else text
+            data = _utf8(text)
             self._fh.write(data)
             self._written(len(data))
 
@@ -158,7 +163,7 @@ class TreeSink(Sink):
 
     def write(self, text: str | bytes) -> None:
         if text and self._stream is not None:
-            self._stream.write(text.encode("utf-8") if isinstance(text, str) else text)
+            self._stream.write(_utf8(text))
 
     def add_file(self, rel: str, data: bytes) -> None:
         parts = rel.split("/")
