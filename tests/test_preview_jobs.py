@@ -60,7 +60,8 @@ def jsonl_files(draw) -> str:
     for _ in range(draw(st.integers(0, 25))):
         kind = draw(st.sampled_from(["object", "object", "blank", "broken", "array"]))
         if kind == "object":
-            lines.append(json.dumps({"email": draw(CELL), "n": draw(st.integers(-3, 3))}, ensure_ascii=draw(st.booleans())))
+            record = {"email": draw(CELL), "n": draw(st.integers(-3, 3))}
+            lines.append(json.dumps(record, ensure_ascii=draw(st.booleans())))
         elif kind == "blank":
             lines.append(draw(st.sampled_from(["", "  ", "\t"])))
         elif kind == "broken":
@@ -206,13 +207,24 @@ def test_jobs_read_jsonl_and_json_arrays_the_same(holey: str, tmp_path: Path, ki
 
 def test_spawned_workers_rebuild_the_same_preview(holey: str, monkeypatch):
     # macOS and Windows start workers with "spawn": each loads the project again from its path
+    import multiprocessing
+
     from compiler.preview import pool
 
+    asked: list[str] = []
+    real = multiprocessing.get_context
+
+    def get_context(method=None):
+        asked.append(method)
+        return real(method)
+
     monkeypatch.setattr(pool, "START_METHOD", "spawn")
+    monkeypatch.setattr(pool.multiprocessing, "get_context", get_context)
     args = ["preview", EXAMPLE, "--prospects", holey, "--format", "text", "--limit", "120"]
     one, two = seqc(*args, "--jobs", "1"), seqc(*args, "--jobs", "2")
     assert one.code == 0
     assert (two.raw, two.err) == (one.raw, one.err)
+    assert asked == ["spawn"]  # the workers really were spawned, not forked
 
 
 def test_jobs_list_the_unrouted_and_walk_events_the_same(tmp_path: Path):
@@ -241,16 +253,24 @@ def test_jobs_write_the_same_folder(holey: str, tmp_path: Path, fmt: str):
 
 
 @pytest.mark.parametrize(("fmt", "extra"), [("jsonl", []), ("text", ["--limit", "230"]), ("jsonl", ["--sample", "90"])])
-def test_workers_write_one_output_file_in_input_order(holey: str, tmp_path: Path, fmt: str, extra: list[str]):
+def test_workers_write_one_output_file_in_input_order(holey: str, tmp_path: Path, fmt: str, extra: list[str],
+                                                      monkeypatch):
     # with -o DIR and a one-file format the workers write their text into the file themselves
+    from compiler.preview.sink import FileSink
+
+    reserved: list[int] = []
+    real = FileSink.reserve
+    monkeypatch.setattr(FileSink, "reserve", lambda self, size: reserved.append(size) or real(self, size))
     outs = []
     for jobs in ("1", "2", "3"):
         r = seqc("preview", EXAMPLE, "--prospects", holey, "--format", fmt, "-o", str(tmp_path / jobs), "--jobs", jobs,
                  *extra)
         assert r.code == 0
-        outs.append((r.err.replace(str(tmp_path / jobs), "OUT"), (tmp_path / jobs / f"preview.{'jsonl' if fmt == 'jsonl' else 'txt'}").read_bytes()))
+        written = tmp_path / jobs / ("preview.jsonl" if fmt == "jsonl" else "preview.txt")
+        outs.append((r.err.replace(str(tmp_path / jobs), "OUT"), written.read_bytes()))
     assert outs[0] == outs[1] == outs[2]
     assert len(outs[0][1]) > 100_000
+    assert sum(reserved) == 2 * len(outs[0][1])  # jobs 2 and 3 placed all of it; jobs 1 wrote it itself
 
 
 def test_a_worker_that_cannot_write_the_output_is_one_line_exit_2(holey: str, tmp_path: Path, monkeypatch):
